@@ -1,0 +1,13 @@
+// buildhist: the whole public API in one include.
+#ifndef BUILDHIST_BUILDHIST_H_
+#define BUILDHIST_BUILDHIST_H_
+
+#include "buildhist/error.h"
+#include "buildhist/options.h"
+#include "buildhist/records.h"
+#include "buildhist/results.h"
+#include "buildhist/stats.h"
+#include "buildhist/status.h"
+#include "buildhist/store.h"
+
+#endif  // BUILDHIST_BUILDHIST_H_

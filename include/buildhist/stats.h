@@ -1,0 +1,25 @@
+// buildhist: the figures that prove the cache's invariants.
+#ifndef BUILDHIST_STATS_H_
+#define BUILDHIST_STATS_H_
+
+#include <cstdint>
+
+namespace buildhist {
+
+struct CacheStats {
+  std::uint64_t hits = 0;       // lookups answered by a live object
+  std::uint64_t misses = 0;     // lookups that had to load from SQLite
+  std::uint64_t refaults = 0;   // of the misses: a parent reloaded through a child's handle
+  std::uint64_t evictions = 0;  // builds the LRU let go of
+  std::uint64_t resident_builds = 0;  // builds held by the LRU's own references
+  std::uint64_t live_builds = 0;      // build objects alive, whoever holds them
+  std::uint64_t live_steps = 0;
+  std::uint64_t live_logs = 0;
+  std::uint64_t sql_statements = 0;   // statements stepped, by readers and the writer
+  std::uint64_t commits = 0;          // group commits by the writer
+  std::uint64_t writes = 0;           // writes committed
+};
+
+}  // namespace buildhist
+
+#endif  // BUILDHIST_STATS_H_

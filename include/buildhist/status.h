@@ -1,0 +1,215 @@
+// buildhist: the status objects a master writes and readers share.
+//
+// Ownership (DESIGN.md): the Store's cache holds recent builds; a Build owns its
+// Steps and a Step owns its Logs. A child's link to its parent is a weak handle:
+// following it returns the live parent, or reloads ("refaults") it from the store
+// through the cache. No object ever holds its parent, so holding a Log keeps the
+// Log alive, never its Build.
+//
+// Identity: while anything refers to an object, every lookup of its key returns
+// that same object. Writes apply to it at once and are persisted in order by the
+// store's writer; until they are committed they keep their build alive.
+//
+// Thread-safety: every method may be called from any thread. All objects of one
+// builder share that builder's cache-shard mutex.
+//
+// Errors: methods throw buildhist::Error. A write that is refused changes nothing.
+// Once the Store is closed, reads of an object still work and writes throw kClosed.
+#ifndef BUILDHIST_STATUS_H_
+#define BUILDHIST_STATUS_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "buildhist/options.h"
+#include "buildhist/records.h"
+#include "buildhist/results.h"
+
+namespace buildhist {
+
+namespace internal {
+class Shard;
+struct ShardSync;
+class WriteQueue;
+}  // namespace internal
+
+class Step;
+class Log;
+
+class Build : public std::enable_shared_from_this<Build> {
+ public:
+  ~Build();
+  Build(const Build&) = delete;
+  Build& operator=(const Build&) = delete;
+
+  const std::string& builder() const noexcept { return record_.builder; }
+  int number() const noexcept { return record_.number; }
+
+  // A consistent snapshot of the build's own fields.
+  BuildRecord record() const;
+  bool complete() const;
+  std::vector<Property> properties() const;
+  // The JSON text of property `name`, or nullopt.
+  std::optional<std::string> property(std::string_view name) const;
+
+  std::vector<std::shared_ptr<Step>> steps() const;
+  // nullptr when the build has no such step.
+  std::shared_ptr<Step> step(int number) const;
+  std::shared_ptr<Step> step(std::string_view name) const;
+
+  // Adds a step, numbered after the last one. A name the build already has is
+  // renamed as buildbot does: "compile" becomes "compile_2", then "compile_3".
+  // REQUIRES: the build is not complete; `name` is not empty.
+  std::shared_ptr<Step> add_step(std::string_view name,
+                                 std::optional<std::int64_t> started_at = std::nullopt,
+                                 Durability durability = Durability::kBuffered);
+
+  // Sets (or replaces) a property. `json_value` must be one JSON value.
+  // REQUIRES: `name` is not empty.
+  void set_property(std::string_view name, std::string_view json_value,
+                    std::string_view source, Durability durability = Durability::kBuffered);
+  void set_state_string(std::string_view state_string,
+                        Durability durability = Durability::kBuffered);
+
+  // Completes the build. REQUIRES: not complete already; complete_at >= started_at.
+  void finish(Results results, std::int64_t complete_at,
+              Durability durability = Durability::kBuffered);
+
+ private:
+  friend class internal::Shard;
+  friend class Step;
+  friend class Log;
+
+  Build(std::shared_ptr<internal::ShardSync> sync, std::weak_ptr<internal::Shard> shard,
+        std::int64_t id, BuildRecord record, std::vector<Property> properties);
+
+  // REQUIRES: the shard mutex is held.
+  std::shared_ptr<Step> step_locked(std::string_view name) const;
+  void check_writable_locked(const char* what) const;
+
+  const std::shared_ptr<internal::ShardSync> sync_;
+  const std::weak_ptr<internal::Shard> shard_;
+  const std::int64_t id_;  // row id in the store
+  // Guarded by sync_->mu, but for record_.builder and record_.number, which never change.
+  BuildRecord record_;
+  std::vector<Property> properties_;
+  std::vector<std::shared_ptr<Step>> steps_;
+};
+
+class Step : public std::enable_shared_from_this<Step> {
+ public:
+  ~Step();
+  Step(const Step&) = delete;
+  Step& operator=(const Step&) = delete;
+
+  int number() const noexcept { return number_; }
+  const std::string& builder() const noexcept;
+  int build_number() const noexcept { return build_number_; }
+
+  StepRecord record() const;
+
+  // The step's build: the live object, or the build refaulted from the store.
+  // Throws Error(kNotFound) if the build has since been deleted from the store.
+  std::shared_ptr<Build> build() const;
+
+  std::vector<std::shared_ptr<Log>> logs() const;
+  // nullptr when the step has no log with that slug.
+  std::shared_ptr<Log> log(std::string_view slug) const;
+
+  // Adds a log; its slug is `name` made an identifier (buildbot's rule: characters
+  // other than letters, digits, '_' and '-' become '_'), made unique in the step.
+  // REQUIRES: the build is not complete; `name` is not empty and not used in this step.
+  std::shared_ptr<Log> add_log(std::string_view name, LogType type,
+                               Durability durability = Durability::kBuffered);
+
+  void start(std::int64_t started_at, Durability durability = Durability::kBuffered);
+  void set_state_string(std::string_view state_string,
+                        Durability durability = Durability::kBuffered);
+  void add_url(std::string_view name, std::string_view url,
+               Durability durability = Durability::kBuffered);
+  void set_hidden(bool hidden, Durability durability = Durability::kBuffered);
+  // REQUIRES: the step is not complete.
+  void finish(Results results, std::int64_t complete_at,
+              Durability durability = Durability::kBuffered);
+
+ private:
+  friend class internal::Shard;
+  friend class Build;
+  friend class Log;
+
+  Step(std::shared_ptr<internal::ShardSync> sync, std::weak_ptr<internal::Shard> shard,
+       std::int64_t id, int build_number, StepRecord record);
+
+  // Runs `change` on the record under the shard mutex, after checking that the build
+  // may still be written, then queues the row. `change` may throw to refuse.
+  void update(const char* what, Durability durability,
+              const std::function<void(StepRecord&)>& change);
+
+  const std::shared_ptr<internal::ShardSync> sync_;
+  const std::weak_ptr<internal::Shard> shard_;
+  const std::int64_t id_;
+  const int build_number_;
+  const int number_;
+  // Guarded by sync_->mu.
+  std::weak_ptr<Build> build_;
+  StepRecord record_;
+  std::vector<std::shared_ptr<Log>> logs_;
+};
+
+class Log {
+ public:
+  ~Log();
+  Log(const Log&) = delete;
+  Log& operator=(const Log&) = delete;
+
+  const std::string& slug() const noexcept { return slug_; }
+  int build_number() const noexcept { return build_number_; }
+  int step_number() const noexcept { return step_number_; }
+
+  LogRecord record() const;
+
+  // The log's step: the live object, or refaulted with its build from the store.
+  std::shared_ptr<Step> step() const;
+
+  // Appends text. Whole lines are stored as one chunk; a trailing partial line is
+  // held until a later append completes it or finish() stores it.
+  // REQUIRES: the log is not complete.
+  void append(std::string_view text, Durability durability = Durability::kBuffered);
+
+  // Stores a held partial line and marks the log complete.
+  void finish(Durability durability = Durability::kBuffered);
+
+  // Streams lines [from, from + limit) (limit 0: to the end) to `sink`, which
+  // returns false to stop. Waits until this log's appends are committed, then reads
+  // the store chunk by chunk: the log is never held in memory whole.
+  void read(std::int64_t from, std::int64_t limit,
+            const std::function<bool(const LogLine&)>& sink) const;
+
+ private:
+  friend class internal::Shard;
+  friend class Step;
+
+  Log(std::shared_ptr<internal::ShardSync> sync, std::weak_ptr<internal::Shard> shard,
+      std::int64_t id, int build_number, int step_number, LogRecord record);
+
+  const std::shared_ptr<internal::ShardSync> sync_;
+  const std::weak_ptr<internal::Shard> shard_;
+  const std::int64_t id_;
+  const int build_number_;
+  const int step_number_;
+  const std::string slug_;
+  // Guarded by sync_->mu.
+  std::weak_ptr<Step> step_;
+  LogRecord record_;
+  std::string partial_;          // a trailing line not yet ended by '\n'
+  std::uint64_t last_write_ = 0;  // write sequence of the last append
+};
+
+}  // namespace buildhist
+
+#endif  // BUILDHIST_STATUS_H_

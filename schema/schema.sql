@@ -1,0 +1,82 @@
+-- The current schema of a buildhist store (version 1), as every migration in
+-- migrations/ leaves it. tests/schema_test.cc proves the two agree; change both together.
+
+
+CREATE TABLE meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE builder (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE CHECK (length(name) > 0)
+);
+
+CREATE TABLE build (
+  id INTEGER PRIMARY KEY,
+  builder_id INTEGER NOT NULL
+    REFERENCES builder (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
+  number INTEGER NOT NULL CHECK (number >= 1),
+  worker TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  complete_at INTEGER,
+  state_string TEXT NOT NULL,
+  results INTEGER CHECK (results BETWEEN 0 AND 6),
+  UNIQUE (builder_id, number)
+);
+CREATE INDEX build_started ON build (builder_id, started_at);
+CREATE INDEX build_complete ON build (complete_at);
+
+CREATE TABLE build_property (
+  build_id INTEGER NOT NULL
+    REFERENCES build (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
+  name TEXT NOT NULL,
+  value TEXT NOT NULL,  -- JSON
+  source TEXT NOT NULL,
+  PRIMARY KEY (build_id, name)
+) WITHOUT ROWID;
+-- "Which builds have got_revision = X" is one lookup on this index.
+CREATE INDEX build_property_value ON build_property (name, value);
+
+CREATE TABLE step (
+  id INTEGER PRIMARY KEY,
+  build_id INTEGER NOT NULL
+    REFERENCES build (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
+  number INTEGER NOT NULL CHECK (number >= 0),
+  name TEXT NOT NULL,
+  started_at INTEGER,
+  complete_at INTEGER,
+  state_string TEXT NOT NULL,
+  results INTEGER CHECK (results BETWEEN 0 AND 6),
+  urls TEXT NOT NULL,  -- JSON array of {"name": ..., "url": ...}
+  hidden INTEGER NOT NULL CHECK (hidden IN (0, 1)),
+  UNIQUE (build_id, number),
+  UNIQUE (build_id, name)
+);
+
+CREATE TABLE log (
+  id INTEGER PRIMARY KEY,
+  step_id INTEGER NOT NULL
+    REFERENCES step (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
+  slug TEXT NOT NULL,
+  name TEXT NOT NULL,
+  type TEXT NOT NULL CHECK (type IN ('s', 't', 'h')),
+  num_lines INTEGER NOT NULL CHECK (num_lines >= 0),
+  complete INTEGER NOT NULL CHECK (complete IN (0, 1)),
+  UNIQUE (step_id, slug),
+  UNIQUE (step_id, name)
+);
+
+-- Whole lines first_line..last_line of a log, each ended by '\n'. codec 0 is the
+-- text itself, codec 1 is zstd; raw_bytes is the text's size either way.
+CREATE TABLE log_chunk (
+  id INTEGER PRIMARY KEY,
+  log_id INTEGER NOT NULL
+    REFERENCES log (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
+  first_line INTEGER NOT NULL CHECK (first_line >= 0),
+  last_line INTEGER NOT NULL CHECK (last_line >= first_line),
+  codec INTEGER NOT NULL CHECK (codec IN (0, 1)),
+  raw_bytes INTEGER NOT NULL,
+  content BLOB NOT NULL
+);
+CREATE UNIQUE INDEX log_chunk_lines ON log_chunk (log_id, first_line);

@@ -1,0 +1,176 @@
+#include <algorithm>
+
+#include "buildhist/error.h"
+#include "buildhist/status.h"
+#include "cache/shard.h"
+#include "json_text.h"
+
+namespace buildhist {
+
+using internal::Shard;
+
+Build::Build(std::shared_ptr<internal::ShardSync> sync, std::weak_ptr<internal::Shard> shard,
+             std::int64_t id, BuildRecord record, std::vector<Property> properties)
+    : sync_(std::move(sync)),
+      shard_(std::move(shard)),
+      id_(id),
+      record_(std::move(record)),
+      properties_(std::move(properties)) {
+  sync_->live_builds.fetch_add(1, std::memory_order_relaxed);
+}
+
+Build::~Build() { sync_->live_builds.fetch_sub(1, std::memory_order_relaxed); }
+
+BuildRecord Build::record() const {
+  std::lock_guard lock(sync_->mu);
+  return record_;
+}
+
+bool Build::complete() const {
+  std::lock_guard lock(sync_->mu);
+  return record_.complete_at.has_value();
+}
+
+std::vector<Property> Build::properties() const {
+  std::lock_guard lock(sync_->mu);
+  return properties_;
+}
+
+std::optional<std::string> Build::property(std::string_view name) const {
+  std::lock_guard lock(sync_->mu);
+  for (const Property& property : properties_) {
+    if (property.name == name) return property.value;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::shared_ptr<Step>> Build::steps() const {
+  std::lock_guard lock(sync_->mu);
+  return steps_;
+}
+
+std::shared_ptr<Step> Build::step(int number) const {
+  std::lock_guard lock(sync_->mu);
+  for (const auto& step : steps_) {
+    if (step->number_ == number) return step;
+  }
+  return nullptr;
+}
+
+std::shared_ptr<Step> Build::step(std::string_view name) const {
+  std::lock_guard lock(sync_->mu);
+  return step_locked(name);
+}
+
+std::shared_ptr<Step> Build::step_locked(std::string_view name) const {
+  for (const auto& step : steps_) {
+    if (step->record_.name == name) return step;
+  }
+  return nullptr;
+}
+
+void Build::check_writable_locked(const char* what) const {
+  if (record_.complete_at) {
+    throw Error(ErrorCode::kFailedPrecondition, std::string(what) + " " + record_.builder + "/" +
+                                                    std::to_string(record_.number) +
+                                                    ": the build is finished");
+  }
+}
+
+std::shared_ptr<Step> Build::add_step(std::string_view name,
+                                      std::optional<std::int64_t> started_at,
+                                      Durability durability) {
+  if (name.empty()) {
+    throw Error(ErrorCode::kInvalidArgument, "add a step to " + record_.builder + "/" +
+                                                 std::to_string(record_.number) +
+                                                 ": the step name is empty");
+  }
+  auto shard = internal::open_shard(shard_, "add a step");
+  std::shared_ptr<Step> step;
+  std::uint64_t sequence = 0;
+  {
+    std::lock_guard lock(sync_->mu);
+    check_writable_locked("add a step to");
+    std::string unique_name(name);
+    for (int suffix = 2; step_locked(unique_name); ++suffix) {
+      unique_name = std::string(name) + "_" + std::to_string(suffix);
+    }
+    StepRecord record;
+    record.number = steps_.empty() ? 0 : steps_.back()->number_ + 1;
+    record.name = std::move(unique_name);
+    record.started_at = started_at;
+    step.reset(new Step(sync_, shard_, shard->next_step_id(), record_.number, record));
+    step->build_ = weak_from_this();
+    steps_.push_back(step);
+    shard->add_step_locked(step);
+    sequence = shard->submit_locked(internal::StepRowWrite{step->id_, id_, std::move(record)},
+                                    shared_from_this());
+  }
+  shard->settle(sequence, durability);
+  return step;
+}
+
+void Build::set_property(std::string_view name, std::string_view json_value,
+                         std::string_view source, Durability durability) {
+  const std::string key = record_.builder + "/" + std::to_string(record_.number);
+  if (name.empty()) {
+    throw Error(ErrorCode::kInvalidArgument, "set a property of " + key + ": the name is empty");
+  }
+  if (!internal::is_json_value(json_value)) {
+    throw Error(ErrorCode::kInvalidArgument, "set property " + std::string(name) + " of " + key +
+                                                 ": the value is not one JSON value");
+  }
+  auto shard = internal::open_shard(shard_, "set a property");
+  Property property{std::string(name), std::string(json_value), std::string(source)};
+  std::uint64_t sequence = 0;
+  {
+    std::lock_guard lock(sync_->mu);
+    check_writable_locked("set a property of");
+    auto it = std::lower_bound(properties_.begin(), properties_.end(), property.name,
+                               [](const Property& p, const std::string& n) { return p.name < n; });
+    if (it != properties_.end() && it->name == property.name) {
+      *it = property;
+    } else {
+      properties_.insert(it, property);
+    }
+    sequence = shard->submit_locked(internal::PropertyWrite{id_, std::move(property)},
+                                    shared_from_this());
+  }
+  shard->settle(sequence, durability);
+}
+
+void Build::set_state_string(std::string_view state_string, Durability durability) {
+  auto shard = internal::open_shard(shard_, "set a build's state");
+  std::uint64_t sequence = 0;
+  {
+    std::lock_guard lock(sync_->mu);
+    check_writable_locked("set the state of");
+    record_.state_string = std::string(state_string);
+    sequence = shard->submit_locked(
+        internal::BuildRowWrite{id_, shard->builder_id(), record_}, shared_from_this());
+  }
+  shard->settle(sequence, durability);
+}
+
+void Build::finish(Results results, std::int64_t complete_at, Durability durability) {
+  results_from_code(static_cast<int>(results));  // refuses a code outside buildbot's
+  auto shard = internal::open_shard(shard_, "finish a build");
+  std::uint64_t sequence = 0;
+  {
+    std::lock_guard lock(sync_->mu);
+    check_writable_locked("finish");
+    if (complete_at < record_.started_at) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "finish " + record_.builder + "/" + std::to_string(record_.number) +
+                      ": complete_at " + std::to_string(complete_at) +
+                      " is before started_at " + std::to_string(record_.started_at));
+    }
+    record_.complete_at = complete_at;
+    record_.results = results;
+    sequence = shard->submit_locked(
+        internal::BuildRowWrite{id_, shard->builder_id(), record_}, shared_from_this());
+  }
+  shard->settle(sequence, durability);
+}
+
+}  // namespace buildhist

@@ -1,0 +1,393 @@
+#include "cache/shard.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cstdio>
+#include <cstdlib>
+
+#include "buildhist/error.h"
+#include "json_text.h"
+#include "store_impl.h"
+#include "write_queue.h"
+
+namespace buildhist::internal {
+
+namespace {
+
+// Aborts with a message when a cache invariant is broken: continuing would hand out
+// duplicate or dangling objects.
+void require(bool holds, const char* invariant) {
+  if (!holds) {
+    std::fprintf(stderr, "buildhist: cache invariant broken: %s\n", invariant);
+    std::abort();
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<Shard> open_shard(const std::weak_ptr<Shard>& shard, const char* what) {
+  auto open = shard.lock();
+  if (!open) throw Error(ErrorCode::kClosed, std::string(what) + ": the store is closed");
+  return open;
+}
+
+Shard::Shard(StoreImpl& store, std::string builder, std::int64_t builder_id, int last_number,
+             std::size_t capacity)
+    : store_(store),
+      sync_(std::make_shared<ShardSync>(std::move(builder))),
+      builder_id_(builder_id),
+      capacity_(capacity),
+      last_number_(last_number) {}
+
+Shard::~Shard() = default;
+
+std::shared_ptr<Build> Shard::get(int number, Via via) {
+  Evicted evicted;
+  std::shared_future<std::shared_ptr<Build>> in_flight;
+  std::promise<std::shared_ptr<Build>> loaded_promise;
+  {
+    std::lock_guard lock(sync_->mu);
+    if (auto live = find_live_locked(number, evicted)) {
+      ++hits_;
+      return live;
+    }
+    if (const auto it = loading_.find(number); it != loading_.end()) {
+      ++hits_;  // served by the load already in flight, not by one of its own
+      in_flight = it->second;
+    } else {
+      ++misses_;
+      if (via == Via::kParentHandle) ++refaults_;
+      loading_.emplace(number, loaded_promise.get_future().share());
+    }
+  }
+  if (in_flight.valid()) return in_flight.get();
+
+  std::optional<LoadedBuild> loaded;
+  try {
+    auto reader = store_.reader();
+    loaded = load_build_row(*reader, builder_id_, builder(), number);
+    if (loaded) load_children(*reader, {&*loaded});
+  } catch (...) {
+    {
+      std::lock_guard lock(sync_->mu);
+      loading_.erase(number);  // a failed load is not cached
+    }
+    loaded_promise.set_exception(std::current_exception());
+    throw;
+  }
+
+  std::shared_ptr<Build> build;
+  {
+    std::lock_guard lock(sync_->mu);
+    if (loaded) {
+      build = materialize_locked(std::move(*loaded));
+      insert_locked(build, evicted);
+    }
+    loading_.erase(number);
+  }
+  loaded_promise.set_value(build);
+  return build;
+}
+
+std::vector<std::shared_ptr<Build>> Shard::page(const HistoryPage& page) {
+  if (page.limit <= 0) {
+    throw Error(ErrorCode::kInvalidArgument, "a history page needs a positive limit");
+  }
+  auto reader = store_.reader();
+  std::vector<LoadedBuild> rows =
+      load_page_rows(*reader, builder_id_, builder(), page.before, page.limit);
+
+  // The page holds committed builds and live ones whose rows are still queued.
+  struct Slot {
+    int number = 0;
+    std::shared_ptr<Build> build;
+    LoadedBuild* row = nullptr;
+    std::shared_future<std::shared_ptr<Build>> in_flight;
+  };
+  std::vector<Slot> slots;
+  std::vector<LoadedBuild*> to_load;
+  std::vector<std::promise<std::shared_ptr<Build>>> promises;
+  Evicted evicted;
+  {
+    std::lock_guard lock(sync_->mu);
+    const int floor = static_cast<int>(rows.size()) == page.limit ? rows.back().record.number : 0;
+    const int ceiling = page.before.value_or(std::numeric_limits<int>::max());
+    for (LoadedBuild& row : rows) slots.push_back(Slot{row.record.number, nullptr, &row, {}});
+    for (auto it = builds_.lower_bound(floor + 1); it != builds_.end() && it->first < ceiling;
+         ++it) {
+      const bool listed = std::any_of(rows.begin(), rows.end(), [&](const LoadedBuild& row) {
+        return row.record.number == it->first;
+      });
+      if (!listed && !it->second.build.expired()) slots.push_back(Slot{it->first, nullptr, nullptr, {}});
+    }
+    std::sort(slots.begin(), slots.end(),
+              [](const Slot& a, const Slot& b) { return a.number > b.number; });
+    if (slots.size() > static_cast<std::size_t>(page.limit)) slots.resize(page.limit);
+
+    for (Slot& slot : slots) {
+      if ((slot.build = find_live_locked(slot.number, evicted))) {
+        ++hits_;
+      } else if (const auto it = loading_.find(slot.number); it != loading_.end()) {
+        ++hits_;
+        slot.in_flight = it->second;
+      } else {
+        ++misses_;
+        promises.emplace_back();
+        loading_.emplace(slot.number, promises.back().get_future().share());
+        to_load.push_back(slot.row);
+      }
+    }
+  }
+
+  try {
+    load_children(*reader, to_load);
+  } catch (...) {
+    {
+      std::lock_guard lock(sync_->mu);
+      for (const LoadedBuild* row : to_load) loading_.erase(row->record.number);
+    }
+    for (auto& promise : promises) promise.set_exception(std::current_exception());
+    throw;
+  }
+
+  std::vector<std::shared_ptr<Build>> materialized;
+  {
+    std::lock_guard lock(sync_->mu);
+    for (LoadedBuild* row : to_load) {
+      const int number = row->record.number;
+      materialized.push_back(materialize_locked(std::move(*row)));
+      insert_locked(materialized.back(), evicted);
+      loading_.erase(number);
+    }
+  }
+  for (std::size_t i = 0; i < promises.size(); ++i) promises[i].set_value(materialized[i]);
+
+  std::vector<std::shared_ptr<Build>> builds;
+  builds.reserve(slots.size());
+  std::size_t next_loaded = 0;
+  for (Slot& slot : slots) {
+    if (slot.build) {
+      builds.push_back(std::move(slot.build));
+    } else if (slot.in_flight.valid()) {
+      if (auto build = slot.in_flight.get()) builds.push_back(std::move(build));
+    } else {
+      builds.push_back(materialized[next_loaded++]);
+    }
+  }
+  return builds;
+}
+
+std::shared_ptr<Build> Shard::start(const BuildStart& start, Durability durability) {
+  for (const Property& property : start.properties) {
+    if (property.name.empty()) {
+      throw Error(ErrorCode::kInvalidArgument, "start build of " + builder() +
+                                                   ": a property has an empty name");
+    }
+    if (!is_json_value(property.value)) {
+      throw Error(ErrorCode::kInvalidArgument, "start build of " + builder() + ": property " +
+                                                   property.name + " is not one JSON value");
+    }
+  }
+  WriteQueue& writes = store_.writes();  // throws for a read-only or closed store
+  Evicted evicted;
+  std::shared_ptr<Build> build;
+  std::uint64_t sequence = 0;
+  {
+    std::lock_guard lock(sync_->mu);
+    BuildRecord record;
+    record.builder = builder();
+    record.number = last_number_ + 1;
+    record.worker = start.worker;
+    record.started_at = start.started_at;
+    record.state_string = start.state_string;
+    std::vector<Property> properties = start.properties;
+    std::sort(properties.begin(), properties.end(),
+              [](const Property& a, const Property& b) { return a.name < b.name; });
+    properties.erase(std::unique(properties.begin(), properties.end(),
+                                 [](const Property& a, const Property& b) {
+                                   return a.name == b.name;
+                                 }),
+                     properties.end());
+    build.reset(new Build(sync_, weak_from_this(),
+                          store_.next_id(StoreImpl::IdKind::kBuild), record, properties));
+    sequence = writes.submit(BuildRowWrite{build->id_, builder_id_, record}, build);
+    for (const Property& property : properties) {
+      sequence = writes.submit(PropertyWrite{build->id_, property}, build);
+    }
+    ++last_number_;
+    insert_locked(build, evicted);
+  }
+  settle(sequence, durability);
+  return build;
+}
+
+void Shard::add_step_locked(const std::shared_ptr<Step>& step) {
+  prune_locked();
+  steps_[StepKey(step->build_number_, step->number_)] = step;
+}
+
+void Shard::add_log_locked(const std::shared_ptr<Log>& log) {
+  prune_locked();
+  logs_[LogKey(log->build_number_, log->step_number_, log->slug_)] = log;
+}
+
+std::uint64_t Shard::submit_locked(RowWrite write, const std::shared_ptr<const Build>& build) {
+  return store_.writes().submit(std::move(write), build);
+}
+
+void Shard::settle(std::uint64_t sequence, Durability durability) {
+  if (durability == Durability::kImmediate) store_.writes().wait(sequence);
+}
+
+std::int64_t Shard::next_step_id() { return store_.next_id(StoreImpl::IdKind::kStep); }
+
+std::int64_t Shard::next_log_id() { return store_.next_id(StoreImpl::IdKind::kLog); }
+
+void Shard::add_stats(CacheStats& stats) const {
+  std::lock_guard lock(sync_->mu);
+  stats.hits += hits_;
+  stats.misses += misses_;
+  stats.refaults += refaults_;
+  stats.evictions += evictions_;
+  stats.resident_builds += lru_.size();
+  stats.live_builds += static_cast<std::uint64_t>(sync_->live_builds.load());
+  stats.live_steps += static_cast<std::uint64_t>(sync_->live_steps.load());
+  stats.live_logs += static_cast<std::uint64_t>(sync_->live_logs.load());
+}
+
+std::vector<std::shared_ptr<Build>> Shard::release_resident() {
+  std::lock_guard lock(sync_->mu);
+  std::vector<std::shared_ptr<Build>> released(std::make_move_iterator(lru_.begin()),
+                                               std::make_move_iterator(lru_.end()));
+  lru_.clear();
+  for (auto& [number, entry] : builds_) entry.in_lru = false;
+  return released;
+}
+
+std::shared_ptr<Build> Shard::find_live_locked(int number, Evicted& evicted) {
+  const auto it = builds_.find(number);
+  if (it == builds_.end()) return nullptr;
+  std::shared_ptr<Build> build = it->second.build.lock();
+  if (build) touch_locked(it->second, build, evicted);
+  return build;
+}
+
+void Shard::insert_locked(const std::shared_ptr<Build>& build, Evicted& evicted) {
+  prune_locked();
+  BuildEntry& entry = builds_[build->number()];
+  require(entry.build.expired() || entry.build.lock() == build,
+          "one live build per number (identity)");
+  entry.build = build;
+  touch_locked(entry, build, evicted);
+}
+
+void Shard::touch_locked(BuildEntry& entry, const std::shared_ptr<Build>& build,
+                         Evicted& evicted) {
+  if (entry.in_lru) {
+    lru_.splice(lru_.begin(), lru_, entry.lru_pos);
+    return;
+  }
+  if (capacity_ == 0) return;
+  lru_.push_front(build);
+  entry.lru_pos = lru_.begin();
+  entry.in_lru = true;
+  while (lru_.size() > capacity_) {
+    const int victim = lru_.back()->number();
+    builds_.at(victim).in_lru = false;
+    evicted.push_back(std::move(lru_.back()));
+    lru_.pop_back();
+    ++evictions_;
+  }
+  assert(lru_.size() <= capacity_);
+}
+
+std::shared_ptr<Build> Shard::materialize_locked(LoadedBuild&& loaded) {
+  const int number = loaded.record.number;
+  auto self = weak_from_this();
+  std::shared_ptr<Build> build(new Build(sync_, self, loaded.id, std::move(loaded.record),
+                                         std::move(loaded.properties)));
+  build->steps_.reserve(loaded.steps.size());
+  for (LoadedStep& loaded_step : loaded.steps) {
+    const StepKey step_key(number, loaded_step.record.number);
+    std::shared_ptr<Step> step;
+    if (const auto it = steps_.find(step_key); it != steps_.end()) step = it->second.lock();
+    if (step) {
+      step->build_ = build;  // adopt: the live step keeps its own logs
+    } else {
+      step.reset(new Step(sync_, self, loaded_step.id, number, std::move(loaded_step.record)));
+      step->build_ = build;
+      for (LoadedLog& loaded_log : loaded_step.logs) {
+        const LogKey log_key(number, step->number_, loaded_log.record.slug);
+        std::shared_ptr<Log> log;
+        if (const auto it = logs_.find(log_key); it != logs_.end()) log = it->second.lock();
+        if (!log) {
+          log.reset(new Log(sync_, self, loaded_log.id, number, step->number_,
+                            std::move(loaded_log.record)));
+          add_log_locked(log);
+        }
+        log->step_ = step;
+        step->logs_.push_back(std::move(log));
+      }
+      add_step_locked(step);
+    }
+    build->steps_.push_back(std::move(step));
+  }
+  return build;
+}
+
+void Shard::prune_locked() {
+  const std::size_t size = builds_.size() + steps_.size() + logs_.size();
+  if (size < prune_at_) return;
+  // Keep entries in the LRU even if expired? They cannot be: the LRU holds them.
+  for (auto it = builds_.begin(); it != builds_.end();) {
+    it = it->second.build.expired() ? builds_.erase(it) : std::next(it);
+  }
+  for (auto it = steps_.begin(); it != steps_.end();) {
+    it = it->second.expired() ? steps_.erase(it) : std::next(it);
+  }
+  for (auto it = logs_.begin(); it != logs_.end();) {
+    it = it->second.expired() ? logs_.erase(it) : std::next(it);
+  }
+  prune_at_ = std::max<std::size_t>(64, 2 * (builds_.size() + steps_.size() + logs_.size()));
+}
+
+void Shard::check_invariants() const {
+  std::lock_guard lock(sync_->mu);
+  check_invariants_locked();
+}
+
+void Shard::check_invariants_locked() const {
+  require(lru_.size() <= capacity_, "the LRU holds at most capacity builds");
+  std::size_t in_lru = 0;
+  for (const auto& [number, entry] : builds_) {
+    const auto build = entry.build.lock();
+    if (entry.in_lru) {
+      ++in_lru;
+      require(build != nullptr && *entry.lru_pos == build,
+              "an entry marked in the LRU points at its build there");
+    }
+    if (build) {
+      require(build->number() == number, "builds_ is keyed by build number");
+      for (const auto& step : build->steps_) {
+        require(step->build_.lock() == build, "a build's steps point back to it");
+        const auto it = steps_.find(StepKey(number, step->number_));
+        require(it != steps_.end() && it->second.lock() == step,
+                "every live step is the identity map's step for its key");
+        for (const auto& log : step->logs_) {
+          require(log->step_.lock() == step, "a step's logs point back to it");
+          const auto log_it = logs_.find(LogKey(number, step->number_, log->slug_));
+          require(log_it != logs_.end() && log_it->second.lock() == log,
+                  "every live log is the identity map's log for its key");
+        }
+      }
+    }
+  }
+  require(in_lru == lru_.size(), "every build in the LRU has an entry marked so");
+  const std::size_t live_entries = static_cast<std::size_t>(
+      std::count_if(builds_.begin(), builds_.end(),
+                    [](const auto& item) { return !item.second.build.expired(); }));
+  require(live_entries == static_cast<std::size_t>(sync_->live_builds.load()),
+          "every live build of the builder is in the identity map");
+}
+
+}  // namespace buildhist::internal

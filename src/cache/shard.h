@@ -1,0 +1,152 @@
+// One builder's shard of the status-object cache.
+//
+// A shard holds the builder's recently used builds in an LRU list of strong
+// references, and an identity map from key to weak reference for every build,
+// step and log object of the builder that is still alive, whoever holds it.
+//
+// Invariants, with `mu` the shard mutex (sync()->mu), which guards the shard and
+// every status object of the builder:
+//
+//  1. lru_ is the only strong reference the cache holds, and it holds at most
+//     capacity_ builds, most recently used first. Resident builds, those alive in
+//     builds_, number at most capacity_ plus those pinned from outside (by callers,
+//     or by writes not yet committed). Nothing still referenced is ever evicted:
+//     eviction drops lru_'s reference and nothing else.
+//  2. A build is in lru_ iff its builds_ entry says in_lru, and then lru_pos points
+//     at it.
+//  3. builds_, steps_ and logs_ map a key to the one live object with that key, if
+//     any. An entry whose weak reference has expired is garbage: it is never handed
+//     out, a new object for the key replaces it, and prune_locked() sweeps it
+//     before a map can grow past twice its live size.
+//  4. No object refers to its parent strongly: a Step's build_ and a Log's step_
+//     are weak. So when the last outside reference to an evicted build, or to any
+//     object under it, is dropped, everything under the build is freed.
+//  5. A build being loaded has a future in loading_ and exactly one thread loading
+//     it; every other lookup of that number waits for the same result. A failed
+//     load leaves no entry behind and caches nothing.
+//  6. A build loaded while some of its steps or logs are alive adopts them, and
+//     they point back to it: one object per key at every level.
+//
+// Lock order: the store's shard-map mutex, then mu, then the write queue's mutex.
+// Nothing here waits for SQLite or another thread while holding mu; loads run
+// outside it, bracketed by loading_.
+#ifndef BUILDHIST_CACHE_SHARD_H_
+#define BUILDHIST_CACHE_SHARD_H_
+
+#include <cstdint>
+#include <future>
+#include <list>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <boost/container/flat_map.hpp>
+
+#include "buildhist/stats.h"
+#include "buildhist/status.h"
+#include "buildhist/store.h"
+#include "cache/shard_sync.h"
+#include "sql/status_reader.h"
+#include "sql/status_writer.h"
+
+namespace buildhist::internal {
+
+class StoreImpl;
+
+// The shard behind `shard`; throws Error(kClosed) naming `what` once the store is closed.
+std::shared_ptr<Shard> open_shard(const std::weak_ptr<Shard>& shard, const char* what);
+
+class Shard : public std::enable_shared_from_this<Shard> {
+ public:
+  Shard(StoreImpl& store, std::string builder, std::int64_t builder_id, int last_number,
+        std::size_t capacity);
+  ~Shard();
+
+  Shard(const Shard&) = delete;
+  Shard& operator=(const Shard&) = delete;
+
+  const std::shared_ptr<ShardSync>& sync() const noexcept { return sync_; }
+  const std::string& builder() const noexcept { return sync_->builder; }
+  StoreImpl& store() const noexcept { return store_; }
+  std::int64_t builder_id() const noexcept { return builder_id_; }
+
+  // How a lookup came: a refault is a load through a child's parent handle.
+  enum class Via { kLookup, kParentHandle };
+
+  // The build `number`: the live object, or loaded once (single flight) and cached.
+  // nullptr when the store has no such build. Throws Error when the load fails.
+  std::shared_ptr<Build> get(int number, Via via);
+
+  // A page of builds through the cache in a constant number of statements.
+  std::vector<std::shared_ptr<Build>> page(const HistoryPage& page);
+
+  // A new build numbered after the builder's last one, queued for writing.
+  std::shared_ptr<Build> start(const BuildStart& start, Durability durability);
+
+  // Entering new children into the identity map. REQUIRES: mu held.
+  void add_step_locked(const std::shared_ptr<Step>& step);
+  void add_log_locked(const std::shared_ptr<Log>& log);
+
+  // Queues a write pinned by `build`. REQUIRES: mu held, so that the queue's order
+  // is the order the objects changed in.
+  std::uint64_t submit_locked(RowWrite write, const std::shared_ptr<const Build>& build);
+
+  // Waits for write `sequence` when `durability` asks for it. REQUIRES: mu not held.
+  void settle(std::uint64_t sequence, Durability durability);
+
+  std::int64_t next_step_id();
+  std::int64_t next_log_id();
+
+  void add_stats(CacheStats& stats) const;
+
+  // Checks every invariant above, walking the whole shard; aborts on a breach.
+  // For tests: operations check only what they touch.
+  void check_invariants() const;
+
+  // Drops the LRU's references (on close); returns them so the caller frees them
+  // outside mu.
+  std::vector<std::shared_ptr<Build>> release_resident();
+
+ private:
+  struct BuildEntry {
+    std::weak_ptr<Build> build;
+    std::list<std::shared_ptr<Build>>::iterator lru_pos;
+    bool in_lru = false;
+  };
+  using StepKey = std::pair<int, int>;                  // build number, step number
+  using LogKey = std::tuple<int, int, std::string>;     // ... and log slug
+  using Evicted = std::vector<std::shared_ptr<Build>>;  // freed outside mu
+
+  // The live build, moved to the LRU's front; nullptr if none. REQUIRES: mu held.
+  std::shared_ptr<Build> find_live_locked(int number, Evicted& evicted);
+  // Enters `build` into builds_ and the LRU's front. REQUIRES: mu held.
+  void insert_locked(const std::shared_ptr<Build>& build, Evicted& evicted);
+  void touch_locked(BuildEntry& entry, const std::shared_ptr<Build>& build, Evicted& evicted);
+  // Objects for a loaded build, adopting live steps and logs. REQUIRES: mu held.
+  std::shared_ptr<Build> materialize_locked(LoadedBuild&& loaded);
+  void prune_locked();
+  void check_invariants_locked() const;
+
+  StoreImpl& store_;
+  const std::shared_ptr<ShardSync> sync_;
+  const std::int64_t builder_id_;
+  const std::size_t capacity_;
+
+  // Guarded by sync_->mu.
+  int last_number_;
+  std::list<std::shared_ptr<Build>> lru_;
+  boost::container::flat_map<int, BuildEntry> builds_;
+  boost::container::flat_map<StepKey, std::weak_ptr<Step>> steps_;
+  boost::container::flat_map<LogKey, std::weak_ptr<Log>> logs_;
+  boost::container::flat_map<int, std::shared_future<std::shared_ptr<Build>>> loading_;
+  std::size_t prune_at_ = 64;
+  std::uint64_t hits_ = 0;
+  std::uint64_t misses_ = 0;
+  std::uint64_t refaults_ = 0;
+  std::uint64_t evictions_ = 0;
+};
+
+}  // namespace buildhist::internal
+
+#endif  // BUILDHIST_CACHE_SHARD_H_

@@ -1,0 +1,27 @@
+// What a builder's status objects share with their cache shard and outlive it with:
+// the mutex that guards them all, the builder's name, and the live-object counters.
+// It owns no object, so holding it can pin nothing.
+#ifndef BUILDHIST_CACHE_SHARD_SYNC_H_
+#define BUILDHIST_CACHE_SHARD_SYNC_H_
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+namespace buildhist::internal {
+
+struct ShardSync {
+  explicit ShardSync(std::string builder_name) : builder(std::move(builder_name)) {}
+
+  std::mutex mu;
+  const std::string builder;
+  // Objects constructed and not yet destroyed, whoever holds them.
+  std::atomic<std::int64_t> live_builds{0};
+  std::atomic<std::int64_t> live_steps{0};
+  std::atomic<std::int64_t> live_logs{0};
+};
+
+}  // namespace buildhist::internal
+
+#endif  // BUILDHIST_CACHE_SHARD_SYNC_H_

@@ -1,0 +1,82 @@
+// buildhist: the command. A thin shell: parse, call the library, map errors to
+// CLI.md's exit statuses with one line on stderr.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "buildhist/error.h"
+#include "cli.h"
+
+namespace buildhist::cli {
+
+std::string store_path(const Global& global) {
+  if (!global.db.empty()) return global.db;
+  if (const char* env = std::getenv("BUILDHIST_DB"); env != nullptr && *env != '\0') return env;
+  return "buildhist.db";
+}
+
+bool show_progress(const Global& global) { return global.progress || isatty(STDERR_FILENO); }
+
+namespace {
+
+int exit_status(const Error& error) {
+  switch (error.code()) {
+    case ErrorCode::kNotFound:
+      return kNotFound;
+    case ErrorCode::kInvalidArgument:
+      return kUsageError;
+    default:
+      return kRuntimeError;
+  }
+}
+
+int fail(int status, const std::string& message) {
+  std::cout.flush();
+  std::cerr << "buildhist: error: " << message << "\n";
+  return status;
+}
+
+int run(int argc, char** argv) {
+  CLI::App app("buildhist: the build history of a CI master, in one SQLite store", "buildhist");
+  app.require_subcommand(1);
+  app.fallthrough();  // global options may come after the command too
+  Global global;
+  app.add_option("--db", global.db, "the store (else $BUILDHIST_DB, else ./buildhist.db)");
+  app.add_flag("--json", global.json, "JSON output: lists as JSON Lines");
+  app.add_flag("--progress", global.progress, "show progress on stderr even if not a terminal");
+
+  Command command;
+  add_simulate(app, global, command);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help();
+    return kOk;
+  } catch (const CLI::CallForAllHelp&) {
+    std::cout << app.help("", CLI::AppFormatMode::All);
+    return kOk;
+  } catch (const CLI::ParseError& e) {
+    std::string message = e.what();
+    if (message.empty()) message = "bad usage; see buildhist --help";
+    return fail(kUsageError, message);
+  }
+  try {
+    return command();
+  } catch (const UsageError& e) {
+    return fail(kUsageError, e.what());
+  } catch (const Error& e) {
+    return fail(exit_status(e), e.what());
+  } catch (const std::bad_alloc&) {
+    return fail(kRuntimeError, "out of memory");
+  } catch (const std::exception& e) {
+    return fail(kRuntimeError, e.what());
+  }
+}
+
+}  // namespace
+}  // namespace buildhist::cli
+
+int main(int argc, char** argv) { return buildhist::cli::run(argc, argv); }

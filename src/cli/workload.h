@@ -1,0 +1,56 @@
+// The reference workload of WORKLOAD.md: what a busy buildbot-like master writes.
+//
+// Every random choice is drawn from a generator seeded by (seed, builder, build
+// [, step]), so the same seed gives the same content whatever the threads' order.
+#ifndef BUILDHIST_CLI_WORKLOAD_H_
+#define BUILDHIST_CLI_WORKLOAD_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "buildhist/records.h"
+#include "buildhist/results.h"
+
+namespace buildhist::workload {
+
+struct Shape {
+  int builders = 10;
+  int builds = 1000;  // per builder
+  int steps = 8;      // per build
+  int log_lines = 50;
+  int appends = 5;    // pieces each log is appended in
+  std::uint64_t seed = 1;
+};
+
+struct PlannedStep {
+  std::string name;
+  Results results = Results::kSuccess;
+  std::int64_t started_at = 0;
+  std::int64_t complete_at = 0;
+};
+
+struct PlannedBuild {
+  std::string builder;
+  int number = 0;
+  std::string worker;
+  std::int64_t started_at = 0;
+  std::int64_t complete_at = 0;
+  Results results = Results::kSuccess;
+  std::vector<Property> properties;  // sorted by name
+  std::vector<PlannedStep> steps;
+};
+
+// "builder-00", "builder-01", ...: two digits, more if needed.
+std::string builder_name(const Shape& shape, int builder_index);
+
+PlannedBuild plan_build(const Shape& shape, int builder_index, int number);
+
+// The stdio log of a step as the pieces it is appended in; the pieces' lines total
+// shape.log_lines, split as evenly as possible.
+std::vector<std::string> log_pieces(const Shape& shape, int builder_index, int number,
+                                    int step_index);
+
+}  // namespace buildhist::workload
+
+#endif  // BUILDHIST_CLI_WORKLOAD_H_

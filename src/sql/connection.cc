@@ -1,0 +1,99 @@
+#include "sql/connection.h"
+
+#include <sqlite3.h>
+
+namespace buildhist::internal {
+
+namespace {
+
+int open_flags(Connection::Mode mode) {
+  switch (mode) {
+    case Connection::Mode::kReadOnly:
+      return SQLite::OPEN_READONLY;
+    case Connection::Mode::kReadWrite:
+      return SQLite::OPEN_READWRITE;
+    case Connection::Mode::kCreate:
+      return SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE;
+  }
+  return SQLite::OPEN_READONLY;
+}
+
+SQLite::Database open_database(const std::string& path, Connection::Mode mode,
+                               std::chrono::milliseconds busy_timeout) {
+  return guard_sql("open " + path, [&] {
+    return SQLite::Database(path, open_flags(mode) | SQLite::OPEN_NOMUTEX,
+                            static_cast<int>(busy_timeout.count()));
+  });
+}
+
+}  // namespace
+
+Connection::Connection(const std::string& path, Mode mode,
+                       std::chrono::milliseconds busy_timeout,
+                       std::atomic<std::uint64_t>* statement_counter)
+    : path_(path),
+      db_(open_database(path, mode, busy_timeout)),
+      statement_counter_(statement_counter) {}
+
+SQLite::Statement& Connection::statement(const char* sql) {
+  auto it = statements_.find(sql);
+  if (it == statements_.end()) {
+    auto prepared = guard_sql(std::string("prepare statement on ") + path_,
+                              [&] { return std::make_unique<SQLite::Statement>(db_, sql); });
+    it = statements_.emplace(sql, std::move(prepared)).first;
+  } else {
+    it->second->reset();
+    it->second->clearBindings();
+  }
+  if (statement_counter_ != nullptr) statement_counter_->fetch_add(1, std::memory_order_relaxed);
+  return *it->second;
+}
+
+void Connection::exec(std::string_view sql) {
+  guard_sql(std::string("execute on ") + path_, [&] { db_.exec(std::string(sql)); });
+  if (statement_counter_ != nullptr) statement_counter_->fetch_add(1, std::memory_order_relaxed);
+}
+
+Error sql_error(const SQLite::Exception& e, std::string_view what) {
+  ErrorCode code = ErrorCode::kIO;
+  switch (e.getErrorCode()) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      code = ErrorCode::kBusy;
+      break;
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+      code = ErrorCode::kCorrupt;
+      break;
+    case SQLITE_CONSTRAINT:
+    case SQLITE_MISMATCH:
+    case SQLITE_RANGE:
+      code = ErrorCode::kInvalidArgument;
+      break;
+    default:
+      break;
+  }
+  std::string message(what);
+  message += ": ";
+  message += code == ErrorCode::kBusy ? "the store is locked by another process ("
+                                      : "";
+  message += e.what();
+  if (code == ErrorCode::kBusy) message += ")";
+  return Error(code, message);
+}
+
+void bind_optional(SQLite::Statement& statement, int index,
+                   const std::optional<std::int64_t>& value) {
+  if (value) {
+    statement.bind(index, static_cast<std::int64_t>(*value));
+  } else {
+    statement.bind(index);
+  }
+}
+
+std::optional<std::int64_t> column_optional(const SQLite::Statement& statement, int index) {
+  if (statement.isColumnNull(index)) return std::nullopt;
+  return statement.getColumn(index).getInt64();
+}
+
+}  // namespace buildhist::internal

@@ -1,0 +1,76 @@
+// One SQLite connection with its prepared statements.
+//
+// Every SQL statement the library runs goes through a Connection: statements are
+// prepared once per connection and reused, and every execution is counted (the
+// statement counter in CacheStats proves "no N+1"). A Connection is used by one
+// thread at a time.
+#ifndef BUILDHIST_SQL_CONNECTION_H_
+#define BUILDHIST_SQL_CONNECTION_H_
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Statement.h>
+
+#include "buildhist/error.h"
+#include "buildhist/options.h"
+
+namespace buildhist::internal {
+
+class Connection {
+ public:
+  enum class Mode { kReadOnly, kReadWrite, kCreate };
+
+  // Opens `path`. The statement counter, if given, must outlive the connection.
+  Connection(const std::string& path, Mode mode, std::chrono::milliseconds busy_timeout,
+             std::atomic<std::uint64_t>* statement_counter);
+
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // The statement for `sql`, prepared on first use, reset and with cleared bindings,
+  // counted as one execution. `sql` is the key: pass a string literal.
+  SQLite::Statement& statement(const char* sql);
+
+  // Runs SQL that returns no rows (pragmas, BEGIN, COMMIT, DDL), counted.
+  void exec(std::string_view sql);
+
+  SQLite::Database& db() noexcept { return db_; }
+  const std::string& path() const noexcept { return path_; }
+
+ private:
+  std::string path_;
+  SQLite::Database db_;
+  std::atomic<std::uint64_t>* statement_counter_;
+  std::unordered_map<const char*, std::unique_ptr<SQLite::Statement>> statements_;
+};
+
+// The buildhist::Error for a failed SQLite call: `what` names the operation and key.
+Error sql_error(const SQLite::Exception& e, std::string_view what);
+
+// Runs `body`, turning any SQLite::Exception into the Error for `what`.
+template <typename Body>
+auto guard_sql(std::string_view what, Body&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const SQLite::Exception& e) {
+    throw sql_error(e, what);
+  }
+}
+
+// Binds an optional integer: NULL when empty.
+void bind_optional(SQLite::Statement& statement, int index,
+                   const std::optional<std::int64_t>& value);
+std::optional<std::int64_t> column_optional(const SQLite::Statement& statement, int index);
+
+}  // namespace buildhist::internal
+
+#endif  // BUILDHIST_SQL_CONNECTION_H_

@@ -1,0 +1,192 @@
+#include "sql/status_reader.h"
+
+#include <limits>
+#include <unordered_map>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "buildhist/error.h"
+#include "json_text.h"
+#include "log_codec.h"
+#include "sql/connection.h"
+
+namespace buildhist::internal {
+
+namespace {
+
+std::optional<Results> column_results(const SQLite::Statement& row, int index) {
+  if (row.isColumnNull(index)) return std::nullopt;
+  return results_from_code(row.getColumn(index).getInt());
+}
+
+LoadedBuild build_from_row(const SQLite::Statement& row, std::string_view builder) {
+  LoadedBuild build;
+  build.id = row.getColumn(0).getInt64();
+  build.record.builder = std::string(builder);
+  build.record.number = row.getColumn(1).getInt();
+  build.record.worker = row.getColumn(2).getString();
+  build.record.started_at = row.getColumn(3).getInt64();
+  build.record.complete_at = column_optional(row, 4);
+  build.record.state_string = row.getColumn(5).getString();
+  build.record.results = column_results(row, 6);
+  return build;
+}
+
+// A JSON array of the builds' ids: one bound parameter whatever the page size,
+// so the statement is prepared once (json_each unpacks it).
+std::string id_array(const std::vector<LoadedBuild*>& builds) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  writer.StartArray();
+  for (const LoadedBuild* build : builds) writer.Int64(build->id);
+  writer.EndArray();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+}  // namespace
+
+std::optional<BuilderRow> find_builder(Connection& connection, std::string_view name) {
+  return guard_sql("find builder " + std::string(name), [&]() -> std::optional<BuilderRow> {
+    auto& query = connection.statement(
+        "SELECT id, (SELECT max(number) FROM build WHERE builder_id = builder.id) "
+        "FROM builder WHERE name = ?");
+    query.bind(1, std::string(name));
+    if (!query.executeStep()) return std::nullopt;
+    BuilderRow row;
+    row.id = query.getColumn(0).getInt64();
+    row.last_number = query.isColumnNull(1) ? 0 : query.getColumn(1).getInt();
+    return row;
+  });
+}
+
+MaxIds max_ids(Connection& connection) {
+  return guard_sql("read the largest row ids", [&] {
+    auto& query = connection.statement(
+        "SELECT (SELECT ifnull(max(id), 0) FROM builder), (SELECT ifnull(max(id), 0) FROM build), "
+        "(SELECT ifnull(max(id), 0) FROM step), (SELECT ifnull(max(id), 0) FROM log)");
+    query.executeStep();
+    return MaxIds{query.getColumn(0).getInt64(), query.getColumn(1).getInt64(),
+                  query.getColumn(2).getInt64(), query.getColumn(3).getInt64()};
+  });
+}
+
+std::optional<LoadedBuild> load_build_row(Connection& connection, std::int64_t builder_id,
+                                          std::string_view builder, int number) {
+  const std::string what = "load build " + std::string(builder) + "/" + std::to_string(number);
+  return guard_sql(what, [&]() -> std::optional<LoadedBuild> {
+    auto& query = connection.statement(
+        "SELECT id, number, worker, started_at, complete_at, state_string, results "
+        "FROM build WHERE builder_id = ? AND number = ?");
+    query.bind(1, static_cast<std::int64_t>(builder_id));
+    query.bind(2, number);
+    if (!query.executeStep()) return std::nullopt;
+    return build_from_row(query, builder);
+  });
+}
+
+std::vector<LoadedBuild> load_page_rows(Connection& connection, std::int64_t builder_id,
+                                        std::string_view builder, std::optional<int> before,
+                                        int limit) {
+  const std::string what = "list builds of " + std::string(builder);
+  return guard_sql(what, [&] {
+    auto& query = connection.statement(
+        "SELECT id, number, worker, started_at, complete_at, state_string, results "
+        "FROM build WHERE builder_id = ? AND number < ? ORDER BY number DESC LIMIT ?");
+    query.bind(1, static_cast<std::int64_t>(builder_id));
+    query.bind(2, before.value_or(std::numeric_limits<int>::max()));
+    query.bind(3, limit);
+    std::vector<LoadedBuild> builds;
+    while (query.executeStep()) builds.push_back(build_from_row(query, builder));
+    return builds;
+  });
+}
+
+void load_children(Connection& connection, const std::vector<LoadedBuild*>& builds) {
+  if (builds.empty()) return;
+  guard_sql("load steps and properties of " + std::to_string(builds.size()) + " builds", [&] {
+    std::unordered_map<std::int64_t, LoadedBuild*> by_id;
+    for (LoadedBuild* build : builds) by_id.emplace(build->id, build);
+    const std::string ids = id_array(builds);
+
+    auto& properties = connection.statement(
+        "SELECT build_id, name, value, source FROM build_property "
+        "WHERE build_id IN (SELECT value FROM json_each(?)) ORDER BY build_id, name");
+    properties.bind(1, ids);
+    while (properties.executeStep()) {
+      by_id.at(properties.getColumn(0).getInt64())
+          ->properties.push_back(Property{properties.getColumn(1).getString(),
+                                          properties.getColumn(2).getString(),
+                                          properties.getColumn(3).getString()});
+    }
+
+    auto& steps = connection.statement(
+        "SELECT s.build_id, s.id, s.number, s.name, s.started_at, s.complete_at, "
+        "s.state_string, s.results, s.urls, s.hidden, "
+        "l.id, l.slug, l.name, l.type, l.num_lines, l.complete "
+        "FROM step s LEFT JOIN log l ON l.step_id = s.id "
+        "WHERE s.build_id IN (SELECT value FROM json_each(?)) "
+        "ORDER BY s.build_id, s.number, l.id");
+    steps.bind(1, ids);
+    while (steps.executeStep()) {
+      LoadedBuild& build = *by_id.at(steps.getColumn(0).getInt64());
+      const std::int64_t step_id = steps.getColumn(1).getInt64();
+      if (build.steps.empty() || build.steps.back().id != step_id) {
+        LoadedStep step;
+        step.id = step_id;
+        step.record.number = steps.getColumn(2).getInt();
+        step.record.name = steps.getColumn(3).getString();
+        step.record.started_at = column_optional(steps, 4);
+        step.record.complete_at = column_optional(steps, 5);
+        step.record.state_string = steps.getColumn(6).getString();
+        step.record.results = column_results(steps, 7);
+        step.record.urls = urls_from_json(steps.getColumn(8).getString());
+        step.record.hidden = steps.getColumn(9).getInt() != 0;
+        build.steps.push_back(std::move(step));
+      }
+      if (steps.isColumnNull(10)) continue;  // a step without logs
+      LoadedLog log;
+      log.id = steps.getColumn(10).getInt64();
+      log.record.slug = steps.getColumn(11).getString();
+      log.record.name = steps.getColumn(12).getString();
+      const std::string type = steps.getColumn(13).getString();
+      log.record.type = static_cast<LogType>(type.empty() ? 's' : type[0]);
+      log.record.num_lines = steps.getColumn(14).getInt64();
+      log.record.complete = steps.getColumn(15).getInt() != 0;
+      build.steps.back().logs.push_back(std::move(log));
+    }
+  });
+}
+
+void read_log_lines(Connection& connection, std::int64_t log_id, std::int64_t from,
+                    std::int64_t limit, const std::function<bool(const LogLine&)>& sink) {
+  guard_sql("read log " + std::to_string(log_id), [&] {
+    // Start at the chunk holding line `from`: both lookups use (log_id, first_line).
+    auto& chunks = connection.statement(
+        "SELECT first_line, last_line, codec, raw_bytes, content FROM log_chunk "
+        "WHERE log_id = ?1 AND first_line >= ifnull((SELECT max(first_line) FROM log_chunk "
+        "WHERE log_id = ?1 AND first_line <= ?2), 0) ORDER BY first_line");
+    chunks.bind(1, static_cast<std::int64_t>(log_id));
+    chunks.bind(2, static_cast<std::int64_t>(from));
+    const std::int64_t end = limit > 0 ? from + limit : std::numeric_limits<std::int64_t>::max();
+    std::string scratch;
+    while (chunks.executeStep()) {
+      std::int64_t number = chunks.getColumn(0).getInt64();
+      if (number >= end) return;
+      const auto content = chunks.getColumn(4);
+      const std::string_view text = decode_chunk(
+          static_cast<ChunkCodec>(chunks.getColumn(2).getInt()),
+          std::string_view(static_cast<const char*>(content.getBlob()),
+                           static_cast<std::size_t>(content.getBytes())),
+          chunks.getColumn(3).getInt64(), scratch);
+      bool more = true;
+      for_each_line(text, [&](std::string_view line) {
+        if (more && number >= from && number < end) more = sink(LogLine{number, line});
+        ++number;
+      });
+      if (!more) return;
+    }
+  });
+}
+
+}  // namespace buildhist::internal

@@ -1,0 +1,168 @@
+#include <algorithm>
+
+#include "buildhist/error.h"
+#include "buildhist/status.h"
+#include "cache/shard.h"
+
+namespace buildhist {
+
+namespace {
+
+// buildbot's identifier rule for log slugs: letters, digits, '_' and '-' stay,
+// anything else becomes '_'; at most 50 characters.
+std::string slug_for(std::string_view name) {
+  std::string slug;
+  for (const char c : name.substr(0, 50)) {
+    const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                      (c >= '0' && c <= '9') || c == '_' || c == '-';
+    slug.push_back(keep ? c : '_');
+  }
+  return slug;
+}
+
+}  // namespace
+
+Step::Step(std::shared_ptr<internal::ShardSync> sync, std::weak_ptr<internal::Shard> shard,
+           std::int64_t id, int build_number, StepRecord record)
+    : sync_(std::move(sync)),
+      shard_(std::move(shard)),
+      id_(id),
+      build_number_(build_number),
+      number_(record.number),
+      record_(std::move(record)) {
+  sync_->live_steps.fetch_add(1, std::memory_order_relaxed);
+}
+
+Step::~Step() { sync_->live_steps.fetch_sub(1, std::memory_order_relaxed); }
+
+const std::string& Step::builder() const noexcept { return sync_->builder; }
+
+StepRecord Step::record() const {
+  std::lock_guard lock(sync_->mu);
+  return record_;
+}
+
+std::shared_ptr<Build> Step::build() const {
+  {
+    std::lock_guard lock(sync_->mu);
+    if (auto build = build_.lock()) return build;
+  }
+  auto shard = internal::open_shard(shard_, "follow a step to its build");
+  auto build = shard->get(build_number_, internal::Shard::Via::kParentHandle);
+  if (!build) {
+    throw Error(ErrorCode::kNotFound, "build " + builder() + "/" + std::to_string(build_number_) +
+                                          " of step " + std::to_string(number_) +
+                                          " is no longer in the store");
+  }
+  return build;
+}
+
+std::vector<std::shared_ptr<Log>> Step::logs() const {
+  std::lock_guard lock(sync_->mu);
+  return logs_;
+}
+
+std::shared_ptr<Log> Step::log(std::string_view slug) const {
+  std::lock_guard lock(sync_->mu);
+  for (const auto& log : logs_) {
+    if (log->slug_ == slug) return log;
+  }
+  return nullptr;
+}
+
+std::shared_ptr<Log> Step::add_log(std::string_view name, LogType type, Durability durability) {
+  const std::string key =
+      builder() + "/" + std::to_string(build_number_) + "/" + std::to_string(number_);
+  if (name.empty()) {
+    throw Error(ErrorCode::kInvalidArgument, "add a log to step " + key + ": the name is empty");
+  }
+  if (type != LogType::kStdio && type != LogType::kText && type != LogType::kHtml) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "add a log to step " + key + ": the type must be s, t or h");
+  }
+  auto build = this->build();
+  auto shard = internal::open_shard(shard_, "add a log");
+  std::shared_ptr<Log> log;
+  std::uint64_t sequence = 0;
+  {
+    std::lock_guard lock(sync_->mu);
+    build->check_writable_locked("add a log to");
+    const auto taken = [&](auto field) {
+      return std::any_of(logs_.begin(), logs_.end(),
+                         [&](const auto& existing) { return field(existing->record_); });
+    };
+    if (taken([&](const LogRecord& r) { return r.name == name; })) {
+      throw Error(ErrorCode::kInvalidArgument, "add a log to step " + key +
+                                                   ": it has a log named " + std::string(name));
+    }
+    const std::string base = slug_for(name);
+    std::string slug = base;
+    for (int suffix = 2; taken([&](const LogRecord& r) { return r.slug == slug; }); ++suffix) {
+      slug = base + "_" + std::to_string(suffix);
+    }
+    LogRecord record;
+    record.slug = std::move(slug);
+    record.name = std::string(name);
+    record.type = type;
+    log.reset(new Log(sync_, shard_, shard->next_log_id(), build_number_, number_, record));
+    log->step_ = weak_from_this();
+    logs_.push_back(log);
+    shard->add_log_locked(log);
+    sequence = shard->submit_locked(internal::LogRowWrite{log->id_, id_, std::move(record)}, build);
+  }
+  shard->settle(sequence, durability);
+  return log;
+}
+
+void Step::update(const char* what, Durability durability,
+                  const std::function<void(StepRecord&)>& change) {
+  auto build = this->build();
+  auto shard = internal::open_shard(shard_, what);
+  std::uint64_t sequence = 0;
+  {
+    std::lock_guard lock(sync_->mu);
+    build->check_writable_locked(what);
+    StepRecord changed = record_;
+    change(changed);  // may throw: the record is untouched then
+    record_ = std::move(changed);
+    sequence = shard->submit_locked(internal::StepRowWrite{id_, build->id_, record_}, build);
+  }
+  shard->settle(sequence, durability);
+}
+
+void Step::start(std::int64_t started_at, Durability durability) {
+  update("start a step of", durability, [&](StepRecord& record) { record.started_at = started_at; });
+}
+
+void Step::set_state_string(std::string_view state_string, Durability durability) {
+  update("set the state of a step of", durability,
+         [&](StepRecord& record) { record.state_string = std::string(state_string); });
+}
+
+void Step::add_url(std::string_view name, std::string_view url, Durability durability) {
+  update("add a URL to a step of", durability, [&](StepRecord& record) {
+    record.urls.push_back(Url{std::string(name), std::string(url)});
+  });
+}
+
+void Step::set_hidden(bool hidden, Durability durability) {
+  update("hide a step of", durability, [&](StepRecord& record) { record.hidden = hidden; });
+}
+
+void Step::finish(Results results, std::int64_t complete_at, Durability durability) {
+  results_from_code(static_cast<int>(results));  // refuses a code outside buildbot's
+  update("finish a step of", durability, [&](StepRecord& record) {
+    const std::string key = builder() + "/" + std::to_string(build_number_) + "/" + record.name;
+    if (record.complete_at) {
+      throw Error(ErrorCode::kFailedPrecondition, "finish step " + key + ": it is finished");
+    }
+    if (record.started_at && complete_at < *record.started_at) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "finish step " + key + ": complete_at is before started_at");
+    }
+    record.complete_at = complete_at;
+    record.results = results;
+  });
+}
+
+}  // namespace buildhist

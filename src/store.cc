@@ -1,0 +1,77 @@
+#include "buildhist/store.h"
+
+#include "buildhist/error.h"
+#include "cache/shard.h"
+#include "store_impl.h"
+#include "write_queue.h"
+
+namespace buildhist {
+
+namespace {
+
+// Builder names are any text but control characters, up to this many bytes.
+constexpr std::size_t kMaxBuilderName = 255;
+
+void check_builder_name(std::string_view name) {
+  if (name.empty()) throw Error(ErrorCode::kInvalidArgument, "a builder name is empty");
+  if (name.size() > kMaxBuilderName) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "a builder name is longer than " + std::to_string(kMaxBuilderName) + " bytes");
+  }
+  for (const char c : name) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) {
+      throw Error(ErrorCode::kInvalidArgument, "a builder name has a control character");
+    }
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<Store> Store::open(const std::string& path, const Options& options) {
+  return std::unique_ptr<Store>(new Store(std::make_shared<internal::StoreImpl>(path, options)));
+}
+
+Store::Store(std::shared_ptr<internal::StoreImpl> impl) : impl_(std::move(impl)) {}
+
+Store::~Store() {
+  try {
+    impl_->close();
+  } catch (...) {
+    // A destructor never throws; flush() before closing reports writer failures.
+  }
+}
+
+const std::string& Store::path() const noexcept { return impl_->path(); }
+
+const Options& Store::options() const noexcept { return impl_->options(); }
+
+std::shared_ptr<Build> Store::start_build(std::string_view builder, const BuildStart& start,
+                                          Durability durability) {
+  check_builder_name(builder);
+  impl_->writes();  // refuses a read-only store before anything is created
+  return impl_->shard(builder, /*create=*/true)->start(start, durability);
+}
+
+std::shared_ptr<Build> Store::build(std::string_view builder, int number) {
+  if (number < 1) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "build numbers start at 1, not " + std::to_string(number));
+  }
+  auto shard = impl_->shard(builder, /*create=*/false);
+  return shard ? shard->get(number, internal::Shard::Via::kLookup) : nullptr;
+}
+
+std::vector<std::shared_ptr<Build>> Store::history(std::string_view builder,
+                                                   const HistoryPage& page) {
+  auto shard = impl_->shard(builder, /*create=*/false);
+  return shard ? shard->page(page) : std::vector<std::shared_ptr<Build>>{};
+}
+
+void Store::flush() {
+  if (!impl_->options().read_only) impl_->writes().flush();
+}
+
+CacheStats Store::stats() const { return impl_->stats(); }
+
+}  // namespace buildhist
