@@ -87,9 +87,11 @@ void Log::append(std::string_view text, Durability durability) {
     const std::int64_t first = record_.num_lines;
     partial_.assign(text.substr(end_of_lines + 1));
     record_.num_lines += count;
-    shard->submit_locked(internal::ChunkWrite{id_, first, first + count - 1, std::move(lines)},
-                         build);
-    sequence = shard->submit_locked(internal::LogRowWrite{id_, step->id_, record_}, build);
+    // The chunk and the log's line count commit together or not at all.
+    internal::RowWrite unit[] = {
+        internal::ChunkWrite{id_, first, first + count - 1, std::move(lines)},
+        internal::LogRowWrite{id_, step->id_, record_}};
+    sequence = shard->submit_locked(unit, build);
     last_write_ = sequence;
   }
   shard->settle(sequence, durability);
@@ -109,18 +111,20 @@ void Log::finish(Durability durability) {
                                                       ": it is finished");
     }
     build->check_writable_locked("finish a log of");
+    std::vector<internal::RowWrite> unit;
     if (!partial_.empty()) {
       if (record_.type == LogType::kStdio && !is_stream_character(partial_[0])) {
         throw Error(ErrorCode::kInvalidArgument,
                     "finish stdio log " + slug_ + ": its last line has no stream character");
       }
       const std::int64_t line = record_.num_lines;
-      shard->submit_locked(internal::ChunkWrite{id_, line, line, partial_ + "\n"}, build);
+      unit.emplace_back(internal::ChunkWrite{id_, line, line, partial_ + "\n"});
       partial_.clear();
       ++record_.num_lines;
     }
     record_.complete = true;
-    sequence = shard->submit_locked(internal::LogRowWrite{id_, step->id_, record_}, build);
+    unit.emplace_back(internal::LogRowWrite{id_, step->id_, record_});
+    sequence = shard->submit_locked(unit, build);
     last_write_ = sequence;
   }
   shard->settle(sequence, durability);

@@ -75,17 +75,21 @@ WriteQueue::WriteQueue(std::unique_ptr<Connection> connection, std::size_t max_b
 
 WriteQueue::~WriteQueue() { stop(); }
 
-std::uint64_t WriteQueue::submit(RowWrite write, std::shared_ptr<const void> pin) {
+std::uint64_t WriteQueue::submit(std::span<RowWrite> writes,
+                                 const std::shared_ptr<const void>& pin) {
   std::unique_lock lock(mu_);
   // Backpressure: a producer faster than SQLite waits rather than growing the
   // queue without bound.
   done_.wait(lock, [&] { return queue_.size() < 4 * max_batch_ || error_ || stopping_; });
   throw_if_failed_locked();
   if (stopping_) throw Error(ErrorCode::kClosed, "write to a store that is being closed");
-  queue_.push_back(Pending{std::move(write), std::move(pin)});
-  const std::uint64_t sequence = ++submitted_;
-  if (queue_.size() == 1) work_.notify_one();
-  return sequence;
+  const bool was_empty = queue_.empty();
+  for (std::size_t i = 0; i < writes.size(); ++i) {
+    queue_.push_back(Pending{std::move(writes[i]), pin, i + 1 == writes.size()});
+  }
+  submitted_ += writes.size();
+  if (was_empty) work_.notify_one();
+  return submitted_;
 }
 
 void WriteQueue::wait(std::uint64_t sequence) {
@@ -149,9 +153,11 @@ void WriteQueue::run() {
       if (queue_.size() <= max_batch_) {
         batch.swap(queue_);
       } else {
-        batch.assign(std::make_move_iterator(queue_.begin()),
-                     std::make_move_iterator(queue_.begin() + static_cast<long>(max_batch_)));
-        queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(max_batch_));
+        std::size_t take = max_batch_;
+        while (!queue_[take - 1].ends_unit) ++take;  // never split a unit
+        const auto cut = queue_.begin() + static_cast<std::ptrdiff_t>(take);
+        batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(cut));
+        queue_.erase(queue_.begin(), cut);
       }
     }
     std::optional<Error> failure;
@@ -160,18 +166,20 @@ void WriteQueue::run() {
     } catch (const Error& e) {
       failure = e;
     }
+    // Pins are released outside every lock (this may free whole builds), and before
+    // the commit is published: once flush() returns, no committed write pins anything.
+    const std::size_t size = batch.size();
+    batch.clear();
     {
       std::lock_guard lock(mu_);
       if (failure) {
         error_ = failure;
       } else {
-        committed_ += batch.size();
+        committed_ += size;
         ++commits_;
       }
     }
     done_.notify_all();
-    // Pins are released here, outside every lock: this may free whole builds.
-    batch.clear();
   }
 }
 

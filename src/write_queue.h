@@ -2,9 +2,11 @@
 //
 // Callers queue writes under their shard's mutex (so the queue's order is the order
 // the live objects changed in) and return at once. One thread takes everything
-// queued, up to max_batch writes, and commits it as one transaction, keeping only
-// the last write of each row in the batch: a batch is always a prefix of the queue,
-// so every commit leaves the store as the objects were at one moment.
+// queued, up to about max_batch writes, and commits it as one transaction, keeping
+// only the last write of each row in the batch. A batch is always a prefix of the
+// queue and never splits a unit (writes queued together, like a log chunk and the
+// log's new line count), so every commit leaves the store as the objects were at
+// one moment.
 //
 // Each queued write holds a pin (the build it changes) until it is committed, so
 // an object with writes in flight is never dropped and reloaded stale.
@@ -20,6 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -40,10 +43,13 @@ class WriteQueue {
   WriteQueue(const WriteQueue&) = delete;
   WriteQueue& operator=(const WriteQueue&) = delete;
 
-  // Queues `write`, holding `pin` until it is committed; returns its sequence
-  // number. Blocks while the queue is full (backpressure). Throws Error when the
-  // writer has failed or stopped.
-  std::uint64_t submit(RowWrite write, std::shared_ptr<const void> pin);
+  // Queues `writes` as one unit, holding `pin` until they are committed; returns
+  // the sequence number of the last. Blocks while the queue is full
+  // (backpressure). Throws Error when the writer has failed or stopped.
+  std::uint64_t submit(std::span<RowWrite> writes, const std::shared_ptr<const void>& pin);
+  std::uint64_t submit(RowWrite write, const std::shared_ptr<const void>& pin) {
+    return submit(std::span<RowWrite>(&write, 1), pin);
+  }
 
   // Returns once write `sequence` (and every one before it) is committed.
   void wait(std::uint64_t sequence);
@@ -61,6 +67,7 @@ class WriteQueue {
   struct Pending {
     RowWrite write;
     std::shared_ptr<const void> pin;
+    bool ends_unit = true;
   };
 
   void run();

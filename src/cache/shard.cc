@@ -210,10 +210,11 @@ std::shared_ptr<Build> Shard::start(const BuildStart& start, Durability durabili
                      properties.end());
     build.reset(new Build(sync_, weak_from_this(),
                           store_.next_id(StoreImpl::IdKind::kBuild), record, properties));
-    sequence = writes.submit(BuildRowWrite{build->id_, builder_id_, record}, build);
+    std::vector<RowWrite> unit{BuildRowWrite{build->id_, builder_id_, record}};
     for (const Property& property : properties) {
-      sequence = writes.submit(PropertyWrite{build->id_, property}, build);
+      unit.emplace_back(PropertyWrite{build->id_, property});
     }
+    sequence = writes.submit(unit, build);
     ++last_number_;
     insert_locked(build, evicted);
   }
@@ -231,8 +232,9 @@ void Shard::add_log_locked(const std::shared_ptr<Log>& log) {
   logs_[LogKey(log->build_number_, log->step_number_, log->slug_)] = log;
 }
 
-std::uint64_t Shard::submit_locked(RowWrite write, const std::shared_ptr<const Build>& build) {
-  return store_.writes().submit(std::move(write), build);
+std::uint64_t Shard::submit_locked(std::span<RowWrite> writes,
+                                  const std::shared_ptr<const Build>& build) {
+  return store_.writes().submit(writes, build);
 }
 
 void Shard::settle(std::uint64_t sequence, Durability durability) {

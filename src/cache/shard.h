@@ -36,6 +36,7 @@
 #include <cstdint>
 #include <future>
 #include <list>
+#include <span>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -88,9 +89,12 @@ class Shard : public std::enable_shared_from_this<Shard> {
   void add_step_locked(const std::shared_ptr<Step>& step);
   void add_log_locked(const std::shared_ptr<Log>& log);
 
-  // Queues a write pinned by `build`. REQUIRES: mu held, so that the queue's order
-  // is the order the objects changed in.
-  std::uint64_t submit_locked(RowWrite write, const std::shared_ptr<const Build>& build);
+  // Queues writes, as one unit, pinned by `build`. REQUIRES: mu held, so that the
+  // queue's order is the order the objects changed in.
+  std::uint64_t submit_locked(std::span<RowWrite> writes, const std::shared_ptr<const Build>& build);
+  std::uint64_t submit_locked(RowWrite write, const std::shared_ptr<const Build>& build) {
+    return submit_locked(std::span<RowWrite>(&write, 1), build);
+  }
 
   // Waits for write `sequence` when `durability` asks for it. REQUIRES: mu not held.
   void settle(std::uint64_t sequence, Durability durability);
