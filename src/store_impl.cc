@@ -93,6 +93,7 @@ StoreImpl::ReaderLease StoreImpl::reader() {
 }
 
 void StoreImpl::return_reader(std::unique_ptr<Connection> connection) {
+  connection->reset_statements();
   std::lock_guard lock(readers_mu_);
   if (idle_readers_.size() < options_.max_idle_readers) {
     idle_readers_.push_back(std::move(connection));

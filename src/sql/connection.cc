@@ -49,6 +49,16 @@ SQLite::Statement& Connection::statement(const char* sql) {
   return *it->second;
 }
 
+void Connection::reset_statements() noexcept {
+  for (auto& [sql, statement] : statements_) {
+    try {
+      statement->reset();
+    } catch (const SQLite::Exception&) {
+      // reset() reports the statement's last error again; the reset itself happened.
+    }
+  }
+}
+
 void Connection::exec(std::string_view sql) {
   guard_sql(std::string("execute on ") + path_, [&] { db_.exec(std::string(sql)); });
   if (statement_counter_ != nullptr) statement_counter_->fetch_add(1, std::memory_order_relaxed);

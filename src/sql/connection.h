@@ -40,6 +40,10 @@ class Connection {
   // counted as one execution. `sql` is the key: pass a string literal.
   SQLite::Statement& statement(const char* sql);
 
+  // Resets every statement, ending the read transaction any unfinished one holds
+  // (an idle connection must neither pin an old snapshot nor block checkpoints).
+  void reset_statements() noexcept;
+
   // Runs SQL that returns no rows (pragmas, BEGIN, COMMIT, DDL), counted.
   void exec(std::string_view sql);
 
