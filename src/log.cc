@@ -49,6 +49,16 @@ std::shared_ptr<Step> Log::step() const {
                                         " is no longer in the store");
 }
 
+void Log::check_writable_locked(const Build& build, const char* what) const {
+  if (record_.complete) {
+    throw Error(ErrorCode::kFailedPrecondition, std::string(what) + " log " + slug_ + " of " +
+                                                    sync_->builder + "/" +
+                                                    std::to_string(build_number_) +
+                                                    ": the log is finished");
+  }
+  build.check_writable_locked((std::string(what) + " a log of").c_str());
+}
+
 void Log::append(std::string_view text, Durability durability) {
   if (text.empty()) return;
   auto step = this->step();
@@ -57,12 +67,7 @@ void Log::append(std::string_view text, Durability durability) {
   std::uint64_t sequence = 0;
   {
     std::lock_guard lock(sync_->mu);
-    if (record_.complete) {
-      throw Error(ErrorCode::kFailedPrecondition,
-                  "append to log " + slug_ + " of " + sync_->builder + "/" +
-                      std::to_string(build_number_) + ": the log is finished");
-    }
-    build->check_writable_locked("append to a log of");
+    check_writable_locked(*build, "append to");
     const auto end_of_lines = text.rfind('\n');
     if (end_of_lines == std::string_view::npos) {
       partial_.append(text);
@@ -104,13 +109,7 @@ void Log::finish(Durability durability) {
   std::uint64_t sequence = 0;
   {
     std::lock_guard lock(sync_->mu);
-    if (record_.complete) {
-      throw Error(ErrorCode::kFailedPrecondition, "finish log " + slug_ + " of " +
-                                                      sync_->builder + "/" +
-                                                      std::to_string(build_number_) +
-                                                      ": it is finished");
-    }
-    build->check_writable_locked("finish a log of");
+    check_writable_locked(*build, "finish");
     std::vector<internal::RowWrite> unit;
     if (!partial_.empty()) {
       if (record_.type == LogType::kStdio && !is_stream_character(partial_[0])) {

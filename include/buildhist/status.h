@@ -197,6 +197,9 @@ class Log {
   Log(std::shared_ptr<internal::ShardSync> sync, std::weak_ptr<internal::Shard> shard,
       std::int64_t id, int build_number, int step_number, LogRecord record);
 
+  // Throws unless both the log and its build may still be written. REQUIRES: mu held.
+  void check_writable_locked(const Build& build, const char* what) const;
+
   const std::shared_ptr<internal::ShardSync> sync_;
   const std::weak_ptr<internal::Shard> shard_;
   const std::int64_t id_;
