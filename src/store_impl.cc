@@ -108,6 +108,11 @@ WriteQueue& StoreImpl::writes() {
 }
 
 std::shared_ptr<Shard> StoreImpl::shard(std::string_view builder, bool create) {
+  {
+    std::shared_lock lock(shards_mu_);
+    if (closed_) throw Error(ErrorCode::kClosed, path_ + ": the store is closed");
+    if (const auto it = shards_.find(builder); it != shards_.end()) return it->second;
+  }
   std::lock_guard lock(shards_mu_);
   if (closed_) throw Error(ErrorCode::kClosed, path_ + ": the store is closed");
   if (const auto it = shards_.find(builder); it != shards_.end()) return it->second;
@@ -144,7 +149,7 @@ CacheStats StoreImpl::stats() const {
 }
 
 std::vector<std::shared_ptr<Shard>> StoreImpl::shards() const {
-  std::lock_guard lock(shards_mu_);
+  std::shared_lock lock(shards_mu_);
   std::vector<std::shared_ptr<Shard>> all;
   all.reserve(shards_.size());
   for (const auto& [name, shard] : shards_) all.push_back(shard);

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -83,7 +84,8 @@ class StoreImpl {
   mutable std::mutex readers_mu_;
   std::vector<std::unique_ptr<Connection>> idle_readers_;
 
-  mutable std::mutex shards_mu_;
+  // Shared by lookups, exclusive only while a builder's shard is created.
+  mutable std::shared_mutex shards_mu_;
   std::map<std::string, std::shared_ptr<Shard>, std::less<>> shards_;
   bool closed_ = false;
 
