@@ -28,34 +28,6 @@ struct SimulateArgs {
   int threads = 2;
 };
 
-// One build as a master writes it: start, each step with its log appended in
-// pieces, finish. The build is dropped at the end, as a master drops it.
-void write_build(Store& store, const workload::Shape& shape, int builder_index, int number,
-                 std::uint64_t& lines) {
-  const workload::PlannedBuild plan = workload::plan_build(shape, builder_index, number);
-  BuildStart start;
-  start.worker = plan.worker;
-  start.started_at = plan.started_at;
-  start.state_string = "building";
-  start.properties = plan.properties;
-  auto build = store.start_build(plan.builder, start);
-  for (std::size_t index = 0; index < plan.steps.size(); ++index) {
-    const workload::PlannedStep& planned = plan.steps[index];
-    auto step = build->add_step(planned.name, planned.started_at);
-    auto log = step->add_log("stdio", LogType::kStdio);
-    for (const std::string& piece :
-         workload::log_pieces(shape, builder_index, number, static_cast<int>(index))) {
-      log->append(piece);
-    }
-    log->finish();
-    lines += static_cast<std::uint64_t>(log->record().num_lines);
-    step->set_state_string(std::string(results_name(planned.results)));
-    step->finish(planned.results, planned.complete_at);
-  }
-  build->set_state_string(std::string(results_name(plan.results)));
-  build->finish(plan.results, plan.complete_at);
-}
-
 double peak_rss_mib() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -164,7 +136,7 @@ int simulate(const Global& global, const SimulateArgs& args) {
         // Interleaved: build n of every builder of this thread before build n+1.
         for (int number = 1; number <= shape.builds; ++number) {
           for (int builder = thread; builder < shape.builders; builder += threads) {
-            write_build(*store, shape, builder, number, thread_lines);
+            thread_lines += workload::write_build(*store, shape, builder, number);
             monitor.build_done();
           }
           if (error) return;

@@ -147,4 +147,31 @@ std::vector<std::string> log_pieces(const Shape& shape, int builder_index, int n
   return result;
 }
 
+std::uint64_t write_build(Store& store, const Shape& shape, int builder_index, int number) {
+  const PlannedBuild plan = plan_build(shape, builder_index, number);
+  BuildStart start;
+  start.worker = plan.worker;
+  start.started_at = plan.started_at;
+  start.state_string = "building";
+  start.properties = plan.properties;
+  std::uint64_t lines = 0;
+  auto build = store.start_build(plan.builder, start);
+  for (std::size_t index = 0; index < plan.steps.size(); ++index) {
+    const PlannedStep& planned = plan.steps[index];
+    auto step = build->add_step(planned.name, planned.started_at);
+    auto log = step->add_log("stdio", LogType::kStdio);
+    for (const std::string& piece :
+         log_pieces(shape, builder_index, number, static_cast<int>(index))) {
+      log->append(piece);
+    }
+    log->finish();
+    lines += static_cast<std::uint64_t>(log->record().num_lines);
+    step->set_state_string(std::string(results_name(planned.results)));
+    step->finish(planned.results, planned.complete_at);
+  }
+  build->set_state_string(std::string(results_name(plan.results)));
+  build->finish(plan.results, plan.complete_at);
+  return lines;
+}
+
 }  // namespace buildhist::workload

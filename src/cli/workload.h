@@ -11,6 +11,7 @@
 
 #include "buildhist/records.h"
 #include "buildhist/results.h"
+#include "buildhist/store.h"
 
 namespace buildhist::workload {
 
@@ -50,6 +51,13 @@ PlannedBuild plan_build(const Shape& shape, int builder_index, int number);
 // shape.log_lines, split as evenly as possible.
 std::vector<std::string> log_pieces(const Shape& shape, int builder_index, int number,
                                     int step_index);
+
+// Writes build `number` of builder `builder_index` through the public API as a
+// master does: start it, add each step with its stdio log appended in pieces,
+// finish the log and the step, finish the build. The build is dropped at the end,
+// as a master drops it. Returns the log lines written. simulate and the benchmarks
+// share it, so they measure the same calls. Throws what the Store throws.
+std::uint64_t write_build(Store& store, const Shape& shape, int builder_index, int number);
 
 }  // namespace buildhist::workload
 
