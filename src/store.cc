@@ -2,6 +2,7 @@
 
 #include "buildhist/error.h"
 #include "cache/shard.h"
+#include "names.h"
 #include "store_impl.h"
 #include "write_queue.h"
 
@@ -9,20 +10,9 @@ namespace buildhist {
 
 namespace {
 
-// Builder names are any text but control characters, up to this many bytes.
-constexpr std::size_t kMaxBuilderName = 255;
-
 void check_builder_name(std::string_view name) {
-  if (name.empty()) throw Error(ErrorCode::kInvalidArgument, "a builder name is empty");
-  if (name.size() > kMaxBuilderName) {
-    throw Error(ErrorCode::kInvalidArgument,
-                "a builder name is longer than " + std::to_string(kMaxBuilderName) + " bytes");
-  }
-  for (const char c : name) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f) {
-      throw Error(ErrorCode::kInvalidArgument, "a builder name has a control character");
-    }
+  if (const auto problem = internal::name_problem(name)) {
+    throw Error(ErrorCode::kInvalidArgument, "a builder name " + *problem);
   }
 }
 

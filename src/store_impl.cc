@@ -163,6 +163,12 @@ void StoreImpl::close() {
     if (closed_) return;
     closed_ = true;
   }
+  {
+    // Idle readers go first, so that the writer's connection is the last one and
+    // checkpoints the WAL as it closes.
+    std::lock_guard lock(readers_mu_);
+    idle_readers_.clear();
+  }
   if (writes_) writes_->stop();  // commits everything queued first
   {
     std::lock_guard lock(shards_mu_);

@@ -117,6 +117,9 @@ void WriteQueue::stop() {
   work_.notify_one();
   done_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // Closing the last connection to a store checkpoints its WAL into the database
+  // file and removes it, so a closed store is one file again.
+  connection_.reset();
 }
 
 std::uint64_t WriteQueue::commits() const {

@@ -57,7 +57,7 @@ class WriteQueue {
   // wait() for everything submitted so far.
   void flush();
 
-  // Commits what is queued, then stops the thread. Idempotent.
+  // Commits what is queued, stops the thread and closes the connection. Idempotent.
   void stop();
 
   std::uint64_t commits() const;

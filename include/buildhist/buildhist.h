@@ -3,8 +3,11 @@
 #define BUILDHIST_BUILDHIST_H_
 
 #include "buildhist/error.h"
+#include "buildhist/history.h"
 #include "buildhist/options.h"
 #include "buildhist/records.h"
+#include "buildhist/reference.h"
+#include "buildhist/report.h"
 #include "buildhist/results.h"
 #include "buildhist/stats.h"
 #include "buildhist/status.h"

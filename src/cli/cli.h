@@ -18,6 +18,7 @@ struct Global {
   std::string db;
   bool json = false;
   bool progress = false;
+  int busy_timeout_ms = 5000;  // how long to wait for a store locked by another process
 };
 
 // --db, else $BUILDHIST_DB, else ./buildhist.db.
@@ -38,6 +39,7 @@ using Command = std::function<int()>;
 // Each registers its subcommand(s) on `app`; parsing one stores what it runs in
 // `command`.
 void add_simulate(CLI::App& app, const Global& global, Command& command);
+void add_queries(CLI::App& app, const Global& global, Command& command);
 
 }  // namespace buildhist::cli
 

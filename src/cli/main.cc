@@ -46,9 +46,14 @@ int run(int argc, char** argv) {
   app.add_option("--db", global.db, "the store (else $BUILDHIST_DB, else ./buildhist.db)");
   app.add_flag("--json", global.json, "JSON output: lists as JSON Lines");
   app.add_flag("--progress", global.progress, "show progress on stderr even if not a terminal");
+  app.add_option("--busy-timeout", global.busy_timeout_ms,
+                 "how long to wait for a store another process has locked, in milliseconds")
+      ->check(CLI::Range(0, 3600000))
+      ->type_name("MS");
 
   Command command;
   add_simulate(app, global, command);
+  add_queries(app, global, command);
 
   try {
     app.parse(argc, argv);

@@ -15,21 +15,11 @@ namespace buildhist::internal {
 
 namespace {
 
-std::optional<Results> column_results(const SQLite::Statement& row, int index) {
-  if (row.isColumnNull(index)) return std::nullopt;
-  return results_from_code(row.getColumn(index).getInt());
-}
-
 LoadedBuild build_from_row(const SQLite::Statement& row, std::string_view builder) {
   LoadedBuild build;
   build.id = row.getColumn(0).getInt64();
   build.record.builder = std::string(builder);
-  build.record.number = row.getColumn(1).getInt();
-  build.record.worker = row.getColumn(2).getString();
-  build.record.started_at = row.getColumn(3).getInt64();
-  build.record.complete_at = column_optional(row, 4);
-  build.record.state_string = row.getColumn(5).getString();
-  build.record.results = column_results(row, 6);
+  read_build_columns(row, 1, build.record);
   return build;
 }
 
@@ -45,6 +35,20 @@ std::string id_array(const std::vector<LoadedBuild*>& builds) {
 }
 
 }  // namespace
+
+std::optional<Results> column_results(const SQLite::Statement& row, int index) {
+  if (row.isColumnNull(index)) return std::nullopt;
+  return results_from_code(row.getColumn(index).getInt());
+}
+
+void read_build_columns(const SQLite::Statement& row, int first, BuildRecord& record) {
+  record.number = row.getColumn(first).getInt();
+  record.worker = row.getColumn(first + 1).getString();
+  record.started_at = row.getColumn(first + 2).getInt64();
+  record.complete_at = column_optional(row, first + 3);
+  record.state_string = row.getColumn(first + 4).getString();
+  record.results = column_results(row, first + 5);
+}
 
 std::optional<BuilderRow> find_builder(Connection& connection, std::string_view name) {
   return guard_sql("find builder " + std::string(name), [&]() -> std::optional<BuilderRow> {
@@ -76,8 +80,7 @@ std::optional<LoadedBuild> load_build_row(Connection& connection, std::int64_t b
   const std::string what = "load build " + std::string(builder) + "/" + std::to_string(number);
   return guard_sql(what, [&]() -> std::optional<LoadedBuild> {
     auto& query = connection.statement(
-        "SELECT id, number, worker, started_at, complete_at, state_string, results "
-        "FROM build WHERE builder_id = ? AND number = ?");
+        "SELECT id, " BUILDHIST_BUILD_COLUMNS("") " FROM build WHERE builder_id = ? AND number = ?");
     query.bind(1, static_cast<std::int64_t>(builder_id));
     query.bind(2, number);
     if (!query.executeStep()) return std::nullopt;
@@ -91,8 +94,8 @@ std::vector<LoadedBuild> load_page_rows(Connection& connection, std::int64_t bui
   const std::string what = "list builds of " + std::string(builder);
   return guard_sql(what, [&] {
     auto& query = connection.statement(
-        "SELECT id, number, worker, started_at, complete_at, state_string, results "
-        "FROM build WHERE builder_id = ? AND number < ? ORDER BY number DESC LIMIT ?");
+        "SELECT id, " BUILDHIST_BUILD_COLUMNS("") " FROM build "
+        "WHERE builder_id = ? AND number < ? ORDER BY number DESC LIMIT ?");
     query.bind(1, static_cast<std::int64_t>(builder_id));
     query.bind(2, before.value_or(std::numeric_limits<int>::max()));
     query.bind(3, limit);

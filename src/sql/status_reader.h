@@ -13,11 +13,23 @@
 #include <string_view>
 #include <vector>
 
+#include <SQLiteCpp/Statement.h>
+
 #include "buildhist/records.h"
 
 namespace buildhist::internal {
 
 class Connection;
+
+// The columns of a BuildRecord but its builder, in the order read_build_columns
+// reads them; a query selects them (with a table alias if it needs one) from
+// column `first` on.
+#define BUILDHIST_BUILD_COLUMNS(t) \
+  t "number, " t "worker, " t "started_at, " t "complete_at, " t "state_string, " t "results"
+void read_build_columns(const SQLite::Statement& row, int first, BuildRecord& record);
+
+// A nullable results column.
+std::optional<Results> column_results(const SQLite::Statement& row, int index);
 
 struct LoadedLog {
   std::int64_t id = 0;

@@ -1,0 +1,111 @@
+// ISO 8601 times, as the command prints and reads them (declared in report.h).
+#include <charconv>
+#include <ctime>
+
+#include "buildhist/error.h"
+#include "buildhist/report.h"
+
+namespace buildhist {
+
+namespace {
+
+[[noreturn]] void bad_time(std::string_view text, std::string_view why) {
+  throw Error(ErrorCode::kInvalidArgument,
+              "malformed time '" + std::string(text) + "': " + std::string(why) +
+                  " (expected 2026-11-22, 2026-11-22T10:00:00Z or epoch seconds)");
+}
+
+// Reads exactly `digits` decimal digits at `at`, advancing it.
+std::optional<int> take_digits(std::string_view text, std::size_t& at, std::size_t digits) {
+  if (at + digits > text.size()) return std::nullopt;
+  int value = 0;
+  for (std::size_t i = at; i < at + digits; ++i) {
+    if (text[i] < '0' || text[i] > '9') return std::nullopt;
+    value = value * 10 + (text[i] - '0');
+  }
+  at += digits;
+  return value;
+}
+
+bool take(std::string_view text, std::size_t& at, char c) {
+  if (at < text.size() && text[at] == c) {
+    ++at;
+    return true;
+  }
+  return false;
+}
+
+bool is_leap(int year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
+
+int days_in_month(int year, int month) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return month == 2 && is_leap(year) ? 29 : kDays[month - 1];
+}
+
+}  // namespace
+
+std::string format_time(std::int64_t epoch_seconds) {
+  const auto seconds = static_cast<std::time_t>(epoch_seconds);
+  std::tm utc{};
+  char text[64] = "?";
+  if (gmtime_r(&seconds, &utc) != nullptr) {
+    std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
+  }
+  return text;
+}
+
+std::int64_t parse_time(std::string_view text) {
+  if (text.empty()) bad_time(text, "it is empty");
+  if (text.find_first_not_of("0123456789") == std::string_view::npos) {
+    std::int64_t seconds = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+    if (error != std::errc() || end != text.data() + text.size()) bad_time(text, "out of range");
+    return seconds;
+  }
+  std::size_t at = 0;
+  const auto year = take_digits(text, at, 4);
+  const bool dash1 = take(text, at, '-');
+  const auto month = take_digits(text, at, 2);
+  const bool dash2 = take(text, at, '-');
+  const auto day = take_digits(text, at, 2);
+  if (!year || !dash1 || !month || !dash2 || !day) bad_time(text, "no date YYYY-MM-DD");
+  if (*month < 1 || *month > 12 || *day < 1 || *day > days_in_month(*year, *month)) {
+    bad_time(text, "no such date");
+  }
+  int hour = 0, minute = 0, second = 0, offset_minutes = 0;
+  if (at < text.size()) {
+    if (!take(text, at, 'T') && !take(text, at, ' ')) bad_time(text, "expected 'T' after the date");
+    const auto h = take_digits(text, at, 2);
+    const bool colon = take(text, at, ':');
+    const auto m = take_digits(text, at, 2);
+    if (!h || !colon || !m) bad_time(text, "no time HH:MM[:SS]");
+    hour = *h, minute = *m;
+    if (take(text, at, ':')) {
+      const auto s = take_digits(text, at, 2);
+      if (!s) bad_time(text, "no seconds after ':'");
+      second = *s;
+    }
+    if (hour > 23 || minute > 59 || second > 59) bad_time(text, "no such time of day");
+    if (take(text, at, 'Z')) {
+      // UTC, as with no zone at all.
+    } else if (at < text.size() && (text[at] == '+' || text[at] == '-')) {
+      const int sign = text[at++] == '-' ? -1 : 1;
+      const auto oh = take_digits(text, at, 2);
+      const bool ocolon = take(text, at, ':');
+      const auto om = take_digits(text, at, 2);
+      if (!oh || !ocolon || !om || *oh > 23 || *om > 59) bad_time(text, "bad zone offset");
+      offset_minutes = sign * (*oh * 60 + *om);
+    }
+    if (at != text.size()) bad_time(text, "unexpected text after the time");
+  }
+  std::tm utc{};
+  utc.tm_year = *year - 1900;
+  utc.tm_mon = *month - 1;
+  utc.tm_mday = *day;
+  utc.tm_hour = hour;
+  utc.tm_min = minute;
+  utc.tm_sec = second;
+  return static_cast<std::int64_t>(timegm(&utc)) - offset_minutes * 60;
+}
+
+}  // namespace buildhist
