@@ -35,6 +35,9 @@ std::optional<SchemaInfo> probe_existing(const std::string& path, const Options&
 void configure_writer(Connection& connection, const Options& options) {
   connection.exec("PRAGMA journal_mode = WAL");
   connection.exec("PRAGMA foreign_keys = ON");
+  // Checkpoints reset the WAL but do not shrink it: after one large transaction,
+  // give the space back down to this size.
+  connection.exec("PRAGMA journal_size_limit = 67108864");
   connection.exec(options.sync == Sync::kPowerLoss ? "PRAGMA synchronous = FULL"
                                                    : "PRAGMA synchronous = NORMAL");
 }
