@@ -43,6 +43,8 @@ using Clock = std::chrono::steady_clock;
 struct Result {
   double seconds = 0;
   double rss_mib = 0;  // the child's peak RSS, filled in by the parent
+  double user_s = 0;   // the child's CPU time (all its threads), filled in by the parent
+  double sys_s = 0;
   std::uint64_t builds = 0;
   std::uint64_t steps = 0;
   std::uint64_t lines = 0;
@@ -59,9 +61,10 @@ double seconds_since(Clock::time_point start) {
 }
 
 Result run_buildhist(const std::string& path, const workload::Shape& shape, std::size_t cache,
-                     int threads) {
+                     int threads, std::size_t max_batch) {
   Options options;
   options.cache_capacity = cache;
+  if (max_batch > 0) options.max_batch = max_batch;  // 0: the library's default
   auto store = Store::open(path, options);
   threads = std::max(1, std::min(threads, shape.builders));
   std::atomic<std::uint64_t> lines{0};
@@ -304,6 +307,11 @@ Result in_child(const std::function<Result()>& side) {
     result.ok = false;
   }
   result.rss_mib = static_cast<double>(usage.ru_maxrss) / 1024.0;
+  const auto seconds_of = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  result.user_s = seconds_of(usage.ru_utime);
+  result.sys_s = seconds_of(usage.ru_stime);
   return result;
 }
 
@@ -368,11 +376,13 @@ void print_result(const std::string& name, int run, const Result& r) {
     return;
   }
   std::printf("  run %d %-20s %7.3f s  %8.0f builds/s  %9.0f steps/s  %10.0f lines/s  "
-              "peak RSS %6.1f MiB  db %7.1f MiB + WAL %7.1f MiB\n",
+              "peak RSS %6.1f MiB  db %7.1f MiB + WAL %7.1f MiB  "
+              "CPU user %6.2f s sys %5.2f s  commits %llu\n",
               run, name.c_str(), r.seconds, static_cast<double>(r.builds) / r.seconds,
               static_cast<double>(r.steps) / r.seconds, static_cast<double>(r.lines) / r.seconds,
               r.rss_mib, static_cast<double>(r.db_bytes) / 1048576.0,
-              static_cast<double>(r.wal_bytes) / 1048576.0);
+              static_cast<double>(r.wal_bytes) / 1048576.0, r.user_s, r.sys_s,
+              static_cast<unsigned long long>(r.commits));
 }
 
 int main_bench(int argc, char** argv) {
@@ -384,6 +394,7 @@ int main_bench(int argc, char** argv) {
                      {"appends", "5"},
                      {"seed", "1"},
                      {"threads", "2"},
+                     {"max-batch", "0"},
                      {"cache", "256"},
                      {"compare-cache", "0"},
                      {"raw-batch", "1000"},
@@ -399,6 +410,7 @@ int main_bench(int argc, char** argv) {
   shape.appends = static_cast<int>(flags.integer("appends"));
   shape.seed = static_cast<std::uint64_t>(flags.integer("seed"));
   const int threads = static_cast<int>(flags.integer("threads"));
+  const auto max_batch = static_cast<std::size_t>(std::max(0LL, flags.integer("max-batch")));
   const auto cache = static_cast<std::size_t>(flags.integer("cache"));
   const long long compare_cache = flags.integer("compare-cache");
   const int raw_batch = static_cast<int>(std::max(1LL, flags.integer("raw-batch")));
@@ -411,8 +423,8 @@ int main_bench(int argc, char** argv) {
               shape.builders, shape.builds, shape.steps, shape.log_lines, shape.appends,
               static_cast<unsigned long long>(shape.seed));
   std::printf("buildhist: %d master threads, default durability (buffered, group commit, "
-              "synchronous=NORMAL)\n",
-              threads);
+              "synchronous=NORMAL), max_batch %s\n",
+              threads, max_batch == 0 ? "the library's default" : std::to_string(max_batch).c_str());
   std::printf("raw: one transaction per %d builds, WAL, synchronous=NORMAL, foreign keys on, "
               "wal_autocheckpoint %s\n",
               raw_batch, autocheckpoint < 0 ? "SQLite's default" : std::to_string(autocheckpoint).c_str());
@@ -421,13 +433,13 @@ int main_bench(int argc, char** argv) {
   const std::string buildhist_name = "buildhist cache " + std::to_string(cache);
   std::vector<Side> sides;
   sides.push_back({buildhist_name, [&](const std::string& path) {
-                     return run_buildhist(path, shape, cache, threads);
+                     return run_buildhist(path, shape, cache, threads, max_batch);
                    }, {}});
   if (compare_cache >= 0) {
     const auto other = static_cast<std::size_t>(compare_cache);
     sides.push_back({"buildhist cache " + std::to_string(other),
                      [&, other](const std::string& path) {
-                       return run_buildhist(path, shape, other, threads);
+                       return run_buildhist(path, shape, other, threads, max_batch);
                      }, {}});
   }
   sides.push_back({"raw SQLite", [&](const std::string& path) {

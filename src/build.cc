@@ -4,6 +4,7 @@
 #include "buildhist/status.h"
 #include "cache/shard.h"
 #include "json_text.h"
+#include "names.h"
 
 namespace buildhist {
 
@@ -80,10 +81,12 @@ void Build::check_writable_locked(const char* what) const {
 std::shared_ptr<Step> Build::add_step(std::string_view name,
                                       std::optional<std::int64_t> started_at,
                                       Durability durability) {
-  if (name.empty()) {
+  // A step's name is part of its reference (BUILDER/NUMBER/STEP): the same rule
+  // as a builder's, so that every step can be named on the command line.
+  if (const auto problem = internal::name_problem(name)) {
     throw Error(ErrorCode::kInvalidArgument, "add a step to " + record_.builder + "/" +
                                                  std::to_string(record_.number) +
-                                                 ": the step name is empty");
+                                                 ": the step name " + *problem);
   }
   auto shard = internal::open_shard(shard_, "add a step");
   std::shared_ptr<Step> step;

@@ -9,6 +9,7 @@
 #include <rapidjson/writer.h>
 
 #include "buildhist/error.h"
+#include "utf8.h"
 
 namespace buildhist {
 
@@ -37,7 +38,12 @@ class JsonLines {
   JsonWriter writer_;
 };
 
+// JSON is UTF-8, but what a master wrote need not be (a compiler's Latin-1 output,
+// a multi-byte character cut in two): JSON strings get U+FFFD for such bytes, so
+// that every answer stays valid JSON. Text output keeps the bytes as written.
 void string(JsonWriter& json, std::string_view text) {
+  std::string scratch;
+  text = internal::valid_utf8(text, scratch);
   json.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
 }
 
@@ -293,9 +299,13 @@ void Report::show(std::string_view builder, int number) {
     key(json, "properties");
     json.StartObject();
     for (const Property& property : detail.properties) {
-      key(json, property.name.c_str());
+      std::string name_scratch, value_scratch;
+      const std::string_view name = internal::valid_utf8(property.name, name_scratch);
+      json.Key(name.data(), static_cast<rapidjson::SizeType>(name.size()));
       // The stored value is JSON text: written as the value it is, not as a string.
-      json.RawValue(property.value.data(), property.value.size(), rapidjson::kObjectType);
+      // Bytes that are not UTF-8 can only be inside its strings, where U+FFFD may be.
+      const std::string_view value = internal::valid_utf8(property.value, value_scratch);
+      json.RawValue(value.data(), value.size(), rapidjson::kObjectType);
     }
     json.EndObject();
     key(json, "steps");

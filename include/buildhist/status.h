@@ -64,7 +64,8 @@ class Build : public std::enable_shared_from_this<Build> {
 
   // Adds a step, numbered after the last one. A name the build already has is
   // renamed as buildbot does: "compile" becomes "compile_2", then "compile_3".
-  // REQUIRES: the build is not complete; `name` is not empty.
+  // REQUIRES: the build is not complete; `name` is 1 to kMaxNameBytes bytes of
+  // UTF-8 without control characters (the rule of reference.h).
   std::shared_ptr<Step> add_step(std::string_view name,
                                  std::optional<std::int64_t> started_at = std::nullopt,
                                  Durability durability = Durability::kBuffered);

@@ -66,6 +66,12 @@ int run(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::string message = e.what();
     if (message.empty()) message = "bad usage; see buildhist --help";
+    // With no command recognised, CLI11 says only that one is required: name what was given.
+    if (app.get_subcommands().empty() && !app.remaining().empty()) {
+      const std::string given = app.remaining().front();
+      message = (given.rfind('-', 0) == 0 ? "unknown option '" : "unknown command '") + given +
+                "'; see buildhist --help";
+    }
     return fail(kUsageError, message);
   }
   try {

@@ -4,6 +4,8 @@
 #include <climits>
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "buildhist/error.h"
 #include "buildhist/history.h"
@@ -22,9 +24,11 @@ struct QueryArgs {
   std::int64_t log_limit = 0;
   std::int64_t from = 0;
   int before = 0;
-  std::string results;
-  std::string since;
-  std::string until;
+  // Optional, so that an empty value given (--since '') is refused, not ignored.
+  std::optional<std::string> results;
+  std::optional<std::string> since;
+  std::optional<std::string> until;
+  std::optional<std::string> only_builder;  // find --builder
   bool follow = false;
   std::string property;
 };
@@ -61,15 +65,15 @@ BuildFilter build_filter(const QueryArgs& args) {
   BuildFilter filter;
   filter.limit = args.limit;
   if (args.before != 0) filter.before = args.before;
-  if (!args.results.empty()) {
-    filter.results = results_from_name(args.results);
+  if (args.results) {
+    filter.results = results_from_name(*args.results);
     if (!filter.results) {
-      throw UsageError("--result: unknown results '" + args.results +
+      throw UsageError("--result: unknown results '" + *args.results +
                        "' (success, warnings, failure, skipped, exception, retry, cancelled)");
     }
   }
-  if (!args.since.empty()) filter.since = time_arg(args.since, "--since");
-  if (!args.until.empty()) filter.until = time_arg(args.until, "--until");
+  if (args.since) filter.since = time_arg(*args.since, "--since");
+  if (args.until) filter.until = time_arg(*args.until, "--until");
   return filter;
 }
 
@@ -163,7 +167,7 @@ void add_queries(CLI::App& app, const Global& global, Command& command) {
             throw UsageError("--property takes NAME=VALUE, not '" + a.property + "'");
           }
           std::optional<std::string_view> builder;
-          if (!a.builder.empty()) builder = a.builder;
+          if (a.only_builder) builder = *a.only_builder;
           report.find(std::string_view(a.property).substr(0, equals),
                       std::string_view(a.property).substr(equals + 1), builder);
           return kOk;
@@ -171,7 +175,7 @@ void add_queries(CLI::App& app, const Global& global, Command& command) {
     sub->add_option("--property", args->property, "the property and its value")
         ->required()
         ->type_name("NAME=VALUE");
-    sub->add_option("--builder", args->builder, "only this builder's builds");
+    sub->add_option("--builder", args->only_builder, "only this builder's builds");
   }
   {
     auto args = std::make_shared<QueryArgs>();

@@ -171,7 +171,9 @@ void read_log_lines(Connection& connection, std::int64_t log_id, std::int64_t fr
         "WHERE log_id = ?1 AND first_line <= ?2), 0) ORDER BY first_line");
     chunks.bind(1, static_cast<std::int64_t>(log_id));
     chunks.bind(2, static_cast<std::int64_t>(from));
-    const std::int64_t end = limit > 0 ? from + limit : std::numeric_limits<std::int64_t>::max();
+    // A limit past the last possible line means to the end (and must not overflow).
+    constexpr std::int64_t kNoEnd = std::numeric_limits<std::int64_t>::max();
+    const std::int64_t end = limit > 0 && limit < kNoEnd - from ? from + limit : kNoEnd;
     std::string scratch;
     while (chunks.executeStep()) {
       std::int64_t number = chunks.getColumn(0).getInt64();

@@ -21,7 +21,8 @@ std::string buildhist_binary() {
 }
 
 ProcessResult run_process(const std::string& program, const std::vector<std::string>& args,
-                          const std::map<std::string, std::string>& env) {
+                          const std::map<std::string, std::string>& env,
+                          const std::string& cwd) {
   int out_pipe[2];
   int err_pipe[2];
   if (pipe(out_pipe) != 0 || pipe(err_pipe) != 0) throw std::runtime_error("pipe failed");
@@ -52,6 +53,7 @@ ProcessResult run_process(const std::string& program, const std::vector<std::str
     dup2(err_pipe[1], STDERR_FILENO);
     close(out_pipe[0]);
     close(err_pipe[0]);
+    if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(127);
     execve(program.c_str(), argv.data(), envp.data());
     _exit(127);
   }
@@ -84,8 +86,8 @@ ProcessResult run_process(const std::string& program, const std::vector<std::str
 }
 
 ProcessResult buildhist(const std::vector<std::string>& args,
-                        const std::map<std::string, std::string>& env) {
-  return run_process(buildhist_binary(), args, env);
+                        const std::map<std::string, std::string>& env, const std::string& cwd) {
+  return run_process(buildhist_binary(), args, env, cwd);
 }
 
 }  // namespace buildhist::testing

@@ -18,13 +18,16 @@ struct ProcessResult {
 std::string buildhist_binary();
 
 // Runs `program` with `args` (no shell), standard input from /dev/null, with
-// `env` added to the environment; waits for it and captures both outputs.
+// `env` added to the environment and, unless `cwd` is empty, in the directory
+// `cwd`; waits for it and captures both outputs.
 ProcessResult run_process(const std::string& program, const std::vector<std::string>& args,
-                          const std::map<std::string, std::string>& env = {});
+                          const std::map<std::string, std::string>& env = {},
+                          const std::string& cwd = {});
 
-// run_process(buildhist_binary(), args, env).
+// run_process(buildhist_binary(), args, env, cwd).
 ProcessResult buildhist(const std::vector<std::string>& args,
-                        const std::map<std::string, std::string>& env = {});
+                        const std::map<std::string, std::string>& env = {},
+                        const std::string& cwd = {});
 
 }  // namespace buildhist::testing
 
