@@ -126,13 +126,13 @@ void History::follow_log(const LogDetail& log, std::int64_t from,
     if (!state) not_found("the log " + format_reference(log.reference) + " was deleted");
     if (state->num_lines > next) internal::read_log_lines(*reader, log.id, next, 0, forward);
     if (!more || state->complete || state->build_complete) return;
-    // Nothing to do until another connection commits; an idle reader holds no
-    // snapshot while it waits.
-    reader->reset_statements();
-    while (internal::data_version(*reader) == version) {
+    // Nothing to do until another connection commits. The statements are reset
+    // before each pause, so that a waiting follower holds no snapshot that a
+    // checkpoint would have to wait for.
+    do {
       reader->reset_statements();
       std::this_thread::sleep_for(poll);
-    }
+    } while (internal::data_version(*reader) == version);
   }
 }
 
