@@ -17,6 +17,10 @@
 //    much of the masters' work is not buildhist's.
 // Then it checks that the last buildhist store and the last raw store hold the same
 // rows (by natural keys, all columns but row ids), and prints medians and ratios.
+// Each run's line also shows the child's CPU time (user and sys, all threads) and its
+// commits: on a machine with few cores, buildhist's writer and masters compete for
+// them, and the CPU time tells that apart from waiting. --max-batch sets
+// Options::max_batch (0: the library's default), to see what commit size costs.
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>

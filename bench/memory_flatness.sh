@@ -51,10 +51,12 @@ python3 - "$work" "$small" "$large" "$builders" "$cache" "$threads" <<'EOF'
 import json, math, sys
 
 work, small, large, builders, cache, threads = sys.argv[1], *map(int, sys.argv[2:])
-# The write queue holds at most 4 x max_batch writes before submit() blocks
-# (src/write_queue.cc, Options::max_batch = 20000 by default): what writes in
-# flight can pin at most.
-queue_writes = 4 * 20000
+# Writes in flight pin their builds until committed (src/write_queue.cc): the queue
+# holds up to 4 x max_batch writes before submit() blocks (plus the unit being
+# submitted by each master), and the batch being committed, up to max_batch more,
+# keeps its pins until its commit returns. Options::max_batch = 20000 by default.
+max_batch = 20000
+queue_writes = 5 * max_batch
 
 runs = {}
 for builds in (small, large):
@@ -80,13 +82,13 @@ print(f"peak RSS ratio {large} / {small} builds per builder: {ratio:.3f} "
 capacity = cache * builders
 peak = max(r["peak_live_builds"] for r in runs.values())
 writes_per_build = runs[large]["writes"] / runs[large]["builds"]
-in_flight = math.ceil(queue_writes / writes_per_build)
+in_flight = math.ceil(queue_writes / writes_per_build) + threads  # + a partial build per master
 print(f"live builds: peak {peak}; cache capacity x builders = {capacity}; "
       f"held by master threads <= {threads}")
 print(f"  peak <= capacity x builders + master-held ({capacity + threads}): "
       f"{'yes' if peak <= capacity + threads else 'NO'}")
-print(f"  builds pinned by writes in flight: at most the write queue's {queue_writes} writes / "
-      f"{writes_per_build:.1f} writes per build = {in_flight} builds; "
+print(f"  builds pinned by writes in flight: about (4 queued + 1 committing) x {max_batch} = "
+      f"{queue_writes} writes / {writes_per_build:.1f} writes per build = {in_flight} builds; "
       f"peak <= {capacity + threads + in_flight} with them: "
       f"{'yes' if peak <= capacity + threads + in_flight else 'NO'}")
 print("  (peak_live_builds is sampled every 50 ms by simulate's monitor, not at every change)")

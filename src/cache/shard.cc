@@ -23,6 +23,16 @@ void require(bool holds, const char* invariant) {
   }
 }
 
+// Removes the entries of a flat map whose value is `expired`, in one pass.
+template <typename Map, typename Expired>
+void erase_expired(Map& map, Expired expired) {
+  auto entries = map.extract_sequence();
+  entries.erase(std::remove_if(entries.begin(), entries.end(),
+                               [&](const auto& entry) { return expired(entry.second); }),
+                entries.end());
+  map.adopt_sequence(boost::container::ordered_unique_range, std::move(entries));
+}
+
 }  // namespace
 
 std::shared_ptr<Shard> open_shard(const std::weak_ptr<Shard>& shard, const char* what) {
@@ -44,7 +54,7 @@ Shard::~Shard() = default;
 std::shared_ptr<Build> Shard::get(int number, Via via) {
   Evicted evicted;
   std::shared_future<std::shared_ptr<Build>> in_flight;
-  std::promise<std::shared_ptr<Build>> loaded_promise;
+  std::optional<std::promise<std::shared_ptr<Build>>> loaded_promise;  // made on a miss only
   {
     std::lock_guard lock(sync_->mu);
     if (auto live = find_live_locked(number, evicted)) {
@@ -57,7 +67,7 @@ std::shared_ptr<Build> Shard::get(int number, Via via) {
     } else {
       ++misses_;
       if (via == Via::kParentHandle) ++refaults_;
-      loading_.emplace(number, loaded_promise.get_future().share());
+      loading_.emplace(number, loaded_promise.emplace().get_future().share());
     }
   }
   if (in_flight.valid()) return in_flight.get();
@@ -72,7 +82,7 @@ std::shared_ptr<Build> Shard::get(int number, Via via) {
       std::lock_guard lock(sync_->mu);
       loading_.erase(number);  // a failed load is not cached
     }
-    loaded_promise.set_exception(std::current_exception());
+    loaded_promise->set_exception(std::current_exception());
     throw;
   }
 
@@ -85,7 +95,7 @@ std::shared_ptr<Build> Shard::get(int number, Via via) {
     }
     loading_.erase(number);
   }
-  loaded_promise.set_value(build);
+  loaded_promise->set_value(build);
   return build;
 }
 
@@ -229,7 +239,7 @@ void Shard::add_step_locked(const std::shared_ptr<Step>& step) {
 
 void Shard::add_log_locked(const std::shared_ptr<Log>& log) {
   prune_locked();
-  logs_[LogKey(log->build_number_, log->step_number_, log->slug_)] = log;
+  logs_[log->id_] = log;
 }
 
 std::uint64_t Shard::submit_locked(std::span<RowWrite> writes,
@@ -319,9 +329,8 @@ std::shared_ptr<Build> Shard::materialize_locked(LoadedBuild&& loaded) {
       step.reset(new Step(sync_, self, loaded_step.id, number, std::move(loaded_step.record)));
       step->build_ = build;
       for (LoadedLog& loaded_log : loaded_step.logs) {
-        const LogKey log_key(number, step->number_, loaded_log.record.slug);
         std::shared_ptr<Log> log;
-        if (const auto it = logs_.find(log_key); it != logs_.end()) log = it->second.lock();
+        if (const auto it = logs_.find(loaded_log.id); it != logs_.end()) log = it->second.lock();
         if (!log) {
           log.reset(new Log(sync_, self, loaded_log.id, number, step->number_,
                             std::move(loaded_log.record)));
@@ -340,16 +349,12 @@ std::shared_ptr<Build> Shard::materialize_locked(LoadedBuild&& loaded) {
 void Shard::prune_locked() {
   const std::size_t size = builds_.size() + steps_.size() + logs_.size();
   if (size < prune_at_) return;
-  // Keep entries in the LRU even if expired? They cannot be: the LRU holds them.
-  for (auto it = builds_.begin(); it != builds_.end();) {
-    it = it->second.build.expired() ? builds_.erase(it) : std::next(it);
-  }
-  for (auto it = steps_.begin(); it != steps_.end();) {
-    it = it->second.expired() ? steps_.erase(it) : std::next(it);
-  }
-  for (auto it = logs_.begin(); it != logs_.end();) {
-    it = it->second.expired() ? logs_.erase(it) : std::next(it);
-  }
+  // Expired entries are not in the LRU (it holds its builds strongly). Each map is
+  // swept in one pass over its sorted sequence: erasing entries one by one would
+  // move the rest of the map each time.
+  erase_expired(builds_, [](const BuildEntry& entry) { return entry.build.expired(); });
+  erase_expired(steps_, [](const std::weak_ptr<Step>& step) { return step.expired(); });
+  erase_expired(logs_, [](const std::weak_ptr<Log>& log) { return log.expired(); });
   prune_at_ = std::max<std::size_t>(64, 2 * (builds_.size() + steps_.size() + logs_.size()));
 }
 
@@ -377,7 +382,7 @@ void Shard::check_invariants_locked() const {
                 "every live step is the identity map's step for its key");
         for (const auto& log : step->logs_) {
           require(log->step_.lock() == step, "a step's logs point back to it");
-          const auto log_it = logs_.find(LogKey(number, step->number_, log->slug_));
+          const auto log_it = logs_.find(log->id_);
           require(log_it != logs_.end() && log_it->second.lock() == log,
                   "every live log is the identity map's log for its key");
         }

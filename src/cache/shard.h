@@ -15,7 +15,8 @@
 //  2. A build is in lru_ iff its builds_ entry says in_lru, and then lru_pos points
 //     at it.
 //  3. builds_, steps_ and logs_ map a key to the one live object with that key, if
-//     any. An entry whose weak reference has expired is garbage: it is never handed
+//     any (builds by number, steps by build and step number, logs by row id, which
+//     names a log as surely as its build, step and slug do). An entry whose weak reference has expired is garbage: it is never handed
 //     out, a new object for the key replaces it, and prune_locked() sweeps it
 //     before a map can grow past twice its live size.
 //  4. No object refers to its parent strongly: a Step's build_ and a Log's step_
@@ -39,7 +40,6 @@
 #include <span>
 #include <memory>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include <boost/container/flat_map.hpp>
@@ -119,7 +119,7 @@ class Shard : public std::enable_shared_from_this<Shard> {
     bool in_lru = false;
   };
   using StepKey = std::pair<int, int>;                  // build number, step number
-  using LogKey = std::tuple<int, int, std::string>;     // ... and log slug
+  using LogKey = std::int64_t;                          // the log's row id
   using Evicted = std::vector<std::shared_ptr<Build>>;  // freed outside mu
 
   // The live build, moved to the LRU's front; nullptr if none. REQUIRES: mu held.

@@ -24,6 +24,23 @@ LoadedBuild build_from_row(const SQLite::Statement& row, std::string_view builde
   return build;
 }
 
+// The children of one build, or of several (a JSON array of ids, unpacked by
+// json_each: one bound parameter whatever the page size, so one prepared statement).
+#define BUILDHIST_PROPERTIES_OF(builds)                              \
+  "SELECT build_id, name, value, source FROM build_property "        \
+  "WHERE build_id " builds " ORDER BY build_id, name"
+#define BUILDHIST_STEPS_OF(builds)                                              \
+  "SELECT s.build_id, s.id, s.number, s.name, s.started_at, s.complete_at, "    \
+  "s.state_string, s.results, s.urls, s.hidden, "                               \
+  "l.id, l.slug, l.name, l.type, l.num_lines, l.complete "                      \
+  "FROM step s LEFT JOIN log l ON l.step_id = s.id "                            \
+  "WHERE s.build_id " builds " ORDER BY s.build_id, s.number"
+constexpr const char* kPropertiesOfOne = BUILDHIST_PROPERTIES_OF("= ?");
+constexpr const char* kPropertiesOfMany =
+    BUILDHIST_PROPERTIES_OF("IN (SELECT value FROM json_each(?))");
+constexpr const char* kStepsOfOne = BUILDHIST_STEPS_OF("= ?");
+constexpr const char* kStepsOfMany = BUILDHIST_STEPS_OF("IN (SELECT value FROM json_each(?))");
+
 // A JSON array of the builds' ids: one bound parameter whatever the page size,
 // so the statement is prepared once (json_each unpacks it).
 std::string id_array(const std::vector<LoadedBuild*>& builds) {
@@ -111,12 +128,21 @@ void load_children(Connection& connection, const std::vector<LoadedBuild*>& buil
   guard_sql("load steps and properties of " + std::to_string(builds.size()) + " builds", [&] {
     std::unordered_map<std::int64_t, LoadedBuild*> by_id;
     for (LoadedBuild* build : builds) by_id.emplace(build->id, build);
-    const std::string ids = id_array(builds);
+    const std::string ids = builds.size() == 1 ? std::string() : id_array(builds);
 
-    auto& properties = connection.statement(
-        "SELECT build_id, name, value, source FROM build_property "
-        "WHERE build_id IN (SELECT value FROM json_each(?)) ORDER BY build_id, name");
-    properties.bind(1, ids);
+    // One build (a lookup, a refault) is `build_id = ?`, half the work of unpacking
+    // a JSON array; a page binds all its ids as one array.
+    const bool one = builds.size() == 1;
+    const auto bind_builds = [&](SQLite::Statement& statement) {
+      if (one) {
+        statement.bind(1, static_cast<std::int64_t>(builds.front()->id));
+      } else {
+        statement.bind(1, ids);
+      }
+    };
+
+    auto& properties = connection.statement(one ? kPropertiesOfOne : kPropertiesOfMany);
+    bind_builds(properties);
     while (properties.executeStep()) {
       by_id.at(properties.getColumn(0).getInt64())
           ->properties.push_back(Property{properties.getColumn(1).getString(),
@@ -124,14 +150,8 @@ void load_children(Connection& connection, const std::vector<LoadedBuild*>& buil
                                           properties.getColumn(3).getString()});
     }
 
-    auto& steps = connection.statement(
-        "SELECT s.build_id, s.id, s.number, s.name, s.started_at, s.complete_at, "
-        "s.state_string, s.results, s.urls, s.hidden, "
-        "l.id, l.slug, l.name, l.type, l.num_lines, l.complete "
-        "FROM step s LEFT JOIN log l ON l.step_id = s.id "
-        "WHERE s.build_id IN (SELECT value FROM json_each(?)) "
-        "ORDER BY s.build_id, s.number");
-    steps.bind(1, ids);
+    auto& steps = connection.statement(one ? kStepsOfOne : kStepsOfMany);
+    bind_builds(steps);
     while (steps.executeStep()) {
       LoadedBuild& build = *by_id.at(steps.getColumn(0).getInt64());
       const std::int64_t step_id = steps.getColumn(1).getInt64();
