@@ -23,7 +23,8 @@ void require(bool holds, const char* invariant) {
   }
 }
 
-// Removes the entries of a flat map whose value is `expired`, in one pass.
+// Removes the entries of a flat map whose value is `expired`, in one pass (erasing
+// them one by one would move the rest of the map each time).
 template <typename Map, typename Expired>
 void erase_expired(Map& map, Expired expired) {
   auto entries = map.extract_sequence();
@@ -234,7 +235,7 @@ std::shared_ptr<Build> Shard::start(const BuildStart& start, Durability durabili
 
 void Shard::add_step_locked(const std::shared_ptr<Step>& step) {
   prune_locked();
-  steps_[StepKey(step->build_number_, step->number_)] = step;
+  steps_[step->id_] = step;
 }
 
 void Shard::add_log_locked(const std::shared_ptr<Log>& log) {
@@ -320,9 +321,8 @@ std::shared_ptr<Build> Shard::materialize_locked(LoadedBuild&& loaded) {
                                          std::move(loaded.properties)));
   build->steps_.reserve(loaded.steps.size());
   for (LoadedStep& loaded_step : loaded.steps) {
-    const StepKey step_key(number, loaded_step.record.number);
     std::shared_ptr<Step> step;
-    if (const auto it = steps_.find(step_key); it != steps_.end()) step = it->second.lock();
+    if (const auto it = steps_.find(loaded_step.id); it != steps_.end()) step = it->second.lock();
     if (step) {
       step->build_ = build;  // adopt: the live step keeps its own logs
     } else {
@@ -349,12 +349,10 @@ std::shared_ptr<Build> Shard::materialize_locked(LoadedBuild&& loaded) {
 void Shard::prune_locked() {
   const std::size_t size = builds_.size() + steps_.size() + logs_.size();
   if (size < prune_at_) return;
-  // Expired entries are not in the LRU (it holds its builds strongly). Each map is
-  // swept in one pass over its sorted sequence: erasing entries one by one would
-  // move the rest of the map each time.
+  // Expired entries are not in the LRU (it holds its builds strongly).
   erase_expired(builds_, [](const BuildEntry& entry) { return entry.build.expired(); });
-  erase_expired(steps_, [](const std::weak_ptr<Step>& step) { return step.expired(); });
-  erase_expired(logs_, [](const std::weak_ptr<Log>& log) { return log.expired(); });
+  std::erase_if(steps_, [](const auto& entry) { return entry.second.expired(); });
+  std::erase_if(logs_, [](const auto& entry) { return entry.second.expired(); });
   prune_at_ = std::max<std::size_t>(64, 2 * (builds_.size() + steps_.size() + logs_.size()));
 }
 
@@ -377,7 +375,7 @@ void Shard::check_invariants_locked() const {
       require(build->number() == number, "builds_ is keyed by build number");
       for (const auto& step : build->steps_) {
         require(step->build_.lock() == build, "a build's steps point back to it");
-        const auto it = steps_.find(StepKey(number, step->number_));
+        const auto it = steps_.find(step->id_);
         require(it != steps_.end() && it->second.lock() == step,
                 "every live step is the identity map's step for its key");
         for (const auto& log : step->logs_) {

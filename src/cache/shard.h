@@ -15,8 +15,8 @@
 //  2. A build is in lru_ iff its builds_ entry says in_lru, and then lru_pos points
 //     at it.
 //  3. builds_, steps_ and logs_ map a key to the one live object with that key, if
-//     any (builds by number, steps by build and step number, logs by row id, which
-//     names a log as surely as its build, step and slug do). An entry whose weak reference has expired is garbage: it is never handed
+//     any (builds by number; steps and logs by row id, which names them as surely
+//     as their build number, step number and slug do). An entry whose weak reference has expired is garbage: it is never handed
 //     out, a new object for the key replaces it, and prune_locked() sweeps it
 //     before a map can grow past twice its live size.
 //  4. No object refers to its parent strongly: a Step's build_ and a Log's step_
@@ -40,6 +40,7 @@
 #include <span>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/container/flat_map.hpp>
@@ -118,8 +119,6 @@ class Shard : public std::enable_shared_from_this<Shard> {
     std::list<std::shared_ptr<Build>>::iterator lru_pos;
     bool in_lru = false;
   };
-  using StepKey = std::pair<int, int>;                  // build number, step number
-  using LogKey = std::int64_t;                          // the log's row id
   using Evicted = std::vector<std::shared_ptr<Build>>;  // freed outside mu
 
   // The live build, moved to the LRU's front; nullptr if none. REQUIRES: mu held.
@@ -141,8 +140,10 @@ class Shard : public std::enable_shared_from_this<Shard> {
   int last_number_;
   std::list<std::shared_ptr<Build>> lru_;
   boost::container::flat_map<int, BuildEntry> builds_;
-  boost::container::flat_map<StepKey, std::weak_ptr<Step>> steps_;
-  boost::container::flat_map<LogKey, std::weak_ptr<Log>> logs_;
+  // Builds are kept in number order, for pages; steps and logs are found by row
+  // id, and a refault enters its children at any place, so they are hashed.
+  std::unordered_map<std::int64_t, std::weak_ptr<Step>> steps_;
+  std::unordered_map<std::int64_t, std::weak_ptr<Log>> logs_;
   boost::container::flat_map<int, std::shared_future<std::shared_ptr<Build>>> loading_;
   std::size_t prune_at_ = 64;
   std::uint64_t hits_ = 0;
