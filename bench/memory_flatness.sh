@@ -52,11 +52,11 @@ import json, math, sys
 
 work, small, large, builders, cache, threads = sys.argv[1], *map(int, sys.argv[2:])
 # Writes in flight pin their builds until committed (src/write_queue.cc): the queue
-# holds up to 4 x max_batch writes before submit() blocks (plus the unit being
+# holds up to 2 x max_batch writes before submit() blocks (plus the unit being
 # submitted by each master), and the batch being committed, up to max_batch more,
-# keeps its pins until its commit returns. Options::max_batch = 20000 by default.
-max_batch = 20000
-queue_writes = 5 * max_batch
+# keeps its pins until its commit returns. Options::max_batch = 5000 by default.
+max_batch = 5000
+queue_writes = 3 * max_batch
 
 runs = {}
 for builds in (small, large):
@@ -87,7 +87,7 @@ print(f"live builds: peak {peak}; cache capacity x builders = {capacity}; "
       f"held by master threads <= {threads}")
 print(f"  peak <= capacity x builders + master-held ({capacity + threads}): "
       f"{'yes' if peak <= capacity + threads else 'NO'}")
-print(f"  builds pinned by writes in flight: about (4 queued + 1 committing) x {max_batch} = "
+print(f"  builds pinned by writes in flight: about (2 queued + 1 committing) x {max_batch} = "
       f"{queue_writes} writes / {writes_per_build:.1f} writes per build = {in_flight} builds; "
       f"peak <= {capacity + threads + in_flight} with them: "
       f"{'yes' if peak <= capacity + threads + in_flight else 'NO'}")

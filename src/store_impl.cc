@@ -92,7 +92,6 @@ StoreImpl::ReaderLease StoreImpl::reader() {
   }
   auto connection = std::make_unique<Connection>(path_, Connection::Mode::kReadOnly,
                                                  options_.busy_timeout, &statements_);
-  connection->exec("PRAGMA mmap_size = 268435456");
   return ReaderLease(*this, std::move(connection));
 }
 

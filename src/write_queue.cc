@@ -80,7 +80,7 @@ std::uint64_t WriteQueue::submit(std::span<RowWrite> writes,
   std::unique_lock lock(mu_);
   // Backpressure: a producer faster than SQLite waits rather than growing the
   // queue without bound.
-  done_.wait(lock, [&] { return queue_.size() < 4 * max_batch_ || error_ || stopping_; });
+  done_.wait(lock, [&] { return queue_.size() < 2 * max_batch_ || error_ || stopping_; });
   throw_if_failed_locked();
   if (stopping_) throw Error(ErrorCode::kClosed, "write to a store that is being closed");
   const bool was_empty = queue_.empty();

@@ -44,7 +44,7 @@ class WriteQueue {
   WriteQueue& operator=(const WriteQueue&) = delete;
 
   // Queues `writes` as one unit, holding `pin` until they are committed; returns
-  // the sequence number of the last. Blocks while the queue is full
+  // the sequence number of the last. Blocks while the queue is full (two batches)
   // (backpressure). Throws Error when the writer has failed or stopped.
   std::uint64_t submit(std::span<RowWrite> writes, const std::shared_ptr<const void>& pin);
   std::uint64_t submit(RowWrite write, const std::shared_ptr<const void>& pin) {

@@ -90,4 +90,10 @@ int run(int argc, char** argv) {
 }  // namespace
 }  // namespace buildhist::cli
 
-int main(int argc, char** argv) { return buildhist::cli::run(argc, argv); }
+int main(int argc, char** argv) {
+  // Lists and logs go through std::cout in bulk; unsynchronised with C's stdio it
+  // buffers on its own, a large difference for `log` and `builds --limit 0`. The
+  // command never mixes the two on one stream in one run.
+  std::ios::sync_with_stdio(false);
+  return buildhist::cli::run(argc, argv);
+}
