@@ -12,8 +12,16 @@ namespace buildhist::internal {
 
 namespace {
 
-std::optional<SchemaInfo> probe_existing(const std::string& path, const Options& options,
-                                         std::atomic<std::uint64_t>* counter) {
+// What the store on disk says before anything is changed: its schema (nullopt for
+// a new or empty file) and the read-only connection that read it (none for a new
+// file).
+struct Probe {
+  std::optional<SchemaInfo> info;
+  std::unique_ptr<Connection> connection;
+};
+
+Probe probe_existing(const std::string& path, const Options& options,
+                     std::atomic<std::uint64_t>* counter) {
   std::error_code ec;
   const auto status = std::filesystem::status(path, ec);
   if (std::filesystem::is_directory(status)) {
@@ -23,13 +31,16 @@ std::optional<SchemaInfo> probe_existing(const std::string& path, const Options&
     if (options.read_only || !options.create_if_missing) {
       throw Error(ErrorCode::kIO, path + ": no such store");
     }
-    return std::nullopt;
+    return {};
   }
   // Read-only, so that a store we must refuse is left byte-for-byte untouched.
-  Connection probe(path, Connection::Mode::kReadOnly, options.busy_timeout, counter);
-  auto info = read_schema_info(probe);
-  if (info) check_compatible(*info, path);
-  return info;
+  Probe probe;
+  probe.connection =
+      std::make_unique<Connection>(path, Connection::Mode::kReadOnly, options.busy_timeout, counter);
+  probe.info = read_schema_info(*probe.connection);
+  if (probe.info) check_compatible(*probe.info, path);
+  probe.connection->reset_statements();
+  return probe;
 }
 
 void configure_writer(Connection& connection, const Options& options) {
@@ -46,7 +57,8 @@ void configure_writer(Connection& connection, const Options& options) {
 
 StoreImpl::StoreImpl(std::string path, Options options)
     : path_(std::move(path)), options_(std::move(options)) {
-  const auto info = probe_existing(path_, options_, &statements_);
+  Probe probe = probe_existing(path_, options_, &statements_);
+  const std::optional<SchemaInfo>& info = probe.info;
   if (options_.read_only) {
     if (!info) throw Error(ErrorCode::kCorrupt, path_ + ": an empty file, not a buildhist store");
     if (info->version < kMigrationCount) {
@@ -55,6 +67,9 @@ StoreImpl::StoreImpl(std::string path, Options options)
                       " is older than this buildhist's " + std::to_string(kMigrationCount) +
                       "; open it once for writing to upgrade it");
     }
+    // The probe's connection serves as the first reader: a query command opens the
+    // file once, not twice (each open of a WAL store maps and locks its -shm).
+    idle_readers_.push_back(std::move(probe.connection));
     return;
   }
   auto writer = std::make_unique<Connection>(path_, Connection::Mode::kCreate,
