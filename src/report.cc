@@ -191,6 +191,49 @@ std::string build_row(const std::string& first, std::size_t first_width, bool ri
 constexpr std::size_t kNumberWidth = 7;
 constexpr std::size_t kReferenceWidth = 24;
 
+// A list of builds written as it streams: JSON Lines, or aligned rows under a header
+// written with the first row. The first column is the build's number (one builder's
+// builds) or its reference (builds of any builder).
+class BuildList {
+ public:
+  enum class First { kNumber, kReference };
+
+  BuildList(std::ostream& out, Format format, First first)
+      : out_(out), format_(format), first_(first), lines_(out) {}
+
+  // Returns whether the output can take more.
+  bool add(const BuildRecord& build) {
+    if (format_ == Format::kJson) {
+      JsonWriter& json = lines_.start();
+      json.StartObject();
+      build_fields(json, build);
+      json.EndObject();
+      lines_.end();
+      return static_cast<bool>(out_);
+    }
+    const bool by_number = first_ == First::kNumber;
+    const std::size_t width = by_number ? kNumberWidth : kReferenceWidth;
+    if (!header_written_) {
+      out_ << build_columns(by_number ? "NUMBER" : "BUILD", width, by_number, "RESULTS",
+                            "STARTED", "COMPLETED", "DURATION", "WORKER", "STATE")
+           << "\n";
+      header_written_ = true;
+    }
+    const std::string first =
+        by_number ? std::to_string(build.number)
+                  : format_reference(Reference{build.builder, build.number, {}, {}});
+    out_ << build_row(first, width, by_number, build) << "\n";
+    return static_cast<bool>(out_);
+  }
+
+ private:
+  std::ostream& out_;
+  const Format format_;
+  const First first_;
+  JsonLines lines_;
+  bool header_written_ = false;
+};
+
 }  // namespace
 
 void Report::finish_output() {
@@ -238,53 +281,16 @@ void Report::builders() {
 }
 
 void Report::builds(std::string_view builder, const BuildFilter& filter) {
-  JsonLines lines(out_);
-  bool header = format_ == Format::kText;
-  history_.builds(builder, filter, [&](const BuildRecord& build) {
-    if (format_ == Format::kJson) {
-      JsonWriter& json = lines.start();
-      json.StartObject();
-      build_fields(json, build);
-      json.EndObject();
-      lines.end();
-    } else {
-      if (header) {
-        out_ << build_columns("NUMBER", kNumberWidth, true, "RESULTS", "STARTED", "COMPLETED",
-                              "DURATION", "WORKER", "STATE")
-             << "\n";
-        header = false;
-      }
-      out_ << build_row(std::to_string(build.number), kNumberWidth, true, build) << "\n";
-    }
-    return static_cast<bool>(out_);
-  });
+  BuildList list(out_, format_, BuildList::First::kNumber);
+  history_.builds(builder, filter, [&](const BuildRecord& build) { return list.add(build); });
   finish_output();
 }
 
 void Report::find(std::string_view name, std::string_view value,
                   std::optional<std::string_view> builder) {
-  JsonLines lines(out_);
-  bool header = format_ == Format::kText;
-  history_.find_by_property(name, value, builder, [&](const BuildRecord& build) {
-    if (format_ == Format::kJson) {
-      JsonWriter& json = lines.start();
-      json.StartObject();
-      build_fields(json, build);
-      json.EndObject();
-      lines.end();
-    } else {
-      if (header) {
-        out_ << build_columns("BUILD", kReferenceWidth, false, "RESULTS", "STARTED", "COMPLETED",
-                              "DURATION", "WORKER", "STATE")
-             << "\n";
-        header = false;
-      }
-      const std::string reference =
-          format_reference(Reference{build.builder, build.number, {}, {}});
-      out_ << build_row(reference, kReferenceWidth, false, build) << "\n";
-    }
-    return static_cast<bool>(out_);
-  });
+  BuildList list(out_, format_, BuildList::First::kReference);
+  history_.find_by_property(name, value, builder,
+                            [&](const BuildRecord& build) { return list.add(build); });
   finish_output();
 }
 
