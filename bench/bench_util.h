@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "workload.h"
+
 namespace buildhist::bench {
 
 // `--name value` pairs. Unknown names are refused so that a typo never runs the
@@ -48,6 +50,29 @@ class Flags {
  private:
   std::map<std::string, std::string> values_;
 };
+
+// The reference workload's shape from the flags builders, builds, steps,
+// log-lines, appends and seed.
+inline workload::Shape workload_shape(const Flags& flags) {
+  workload::Shape shape;
+  shape.builders = static_cast<int>(flags.integer("builders"));
+  shape.builds = static_cast<int>(flags.integer("builds"));
+  shape.steps = static_cast<int>(flags.integer("steps"));
+  shape.log_lines = static_cast<int>(flags.integer("log-lines"));
+  shape.appends = static_cast<int>(flags.integer("appends"));
+  shape.seed = static_cast<std::uint64_t>(flags.integer("seed"));
+  return shape;
+}
+
+// A benchmark's main: runs `body`, and reports an exception as one line and exit 1.
+inline int run_main(const char* name, int (*body)(int, char**), int argc, char** argv) {
+  try {
+    return body(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", name, e.what());
+    return 1;
+  }
+}
 
 // The q-quantile (0 <= q <= 1) by nearest rank; sorts `values`.
 template <typename T>

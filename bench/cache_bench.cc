@@ -58,17 +58,12 @@ int main_bench(int argc, char** argv) {
                      {"builds", "1000"},
                      {"steps", "8"},
                      {"log-lines", "2"},
+                     {"appends", "2"},
                      {"lookups", "1000000"},
                      {"refaults", "5000"},
                      {"seed", "1"},
                      {"dir", ""}});
-  workload::Shape shape;
-  shape.builders = static_cast<int>(flags.integer("builders"));
-  shape.builds = static_cast<int>(flags.integer("builds"));
-  shape.steps = static_cast<int>(flags.integer("steps"));
-  shape.log_lines = static_cast<int>(flags.integer("log-lines"));
-  shape.appends = std::max(1, std::min(shape.appends, shape.log_lines));
-  shape.seed = static_cast<std::uint64_t>(flags.integer("seed"));
+  const workload::Shape shape = workload_shape(flags);
   const auto lookups = static_cast<std::size_t>(flags.integer("lookups"));
   const auto refaults = static_cast<std::size_t>(flags.integer("refaults"));
   const bool own_dir = flags.text("dir").empty();
@@ -260,10 +255,5 @@ int main_bench(int argc, char** argv) {
 }  // namespace buildhist::bench
 
 int main(int argc, char** argv) {
-  try {
-    return buildhist::bench::main_bench(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "cache_bench: %s\n", e.what());
-    return 1;
-  }
+  return buildhist::bench::run_main("cache_bench", buildhist::bench::main_bench, argc, argv);
 }

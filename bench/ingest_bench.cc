@@ -406,13 +406,7 @@ int main_bench(int argc, char** argv) {
                      {"runs", "3"},
                      {"verify", "1"},
                      {"dir", ""}});
-  workload::Shape shape;
-  shape.builders = static_cast<int>(flags.integer("builders"));
-  shape.builds = static_cast<int>(flags.integer("builds"));
-  shape.steps = static_cast<int>(flags.integer("steps"));
-  shape.log_lines = static_cast<int>(flags.integer("log-lines"));
-  shape.appends = static_cast<int>(flags.integer("appends"));
-  shape.seed = static_cast<std::uint64_t>(flags.integer("seed"));
+  const workload::Shape shape = workload_shape(flags);
   const int threads = static_cast<int>(flags.integer("threads"));
   const auto max_batch = static_cast<std::size_t>(std::max(0LL, flags.integer("max-batch")));
   const auto cache = static_cast<std::size_t>(flags.integer("cache"));
@@ -521,10 +515,5 @@ int main_bench(int argc, char** argv) {
 }  // namespace buildhist::bench
 
 int main(int argc, char** argv) {
-  try {
-    return buildhist::bench::main_bench(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "ingest_bench: %s\n", e.what());
-    return 1;
-  }
+  return buildhist::bench::run_main("ingest_bench", buildhist::bench::main_bench, argc, argv);
 }

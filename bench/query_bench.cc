@@ -352,10 +352,5 @@ int main_bench(int argc, char** argv) {
 }  // namespace buildhist::bench
 
 int main(int argc, char** argv) {
-  try {
-    return buildhist::bench::main_bench(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "query_bench: %s\n", e.what());
-    return 1;
-  }
+  return buildhist::bench::run_main("query_bench", buildhist::bench::main_bench, argc, argv);
 }

@@ -40,8 +40,9 @@ struct Options {
 
   // The most writes one group commit takes from the queue. Writers wait once two
   // batches are queued, so this also bounds the memory writes in flight hold (each
-  // pins its build until committed): about 65 builds of the reference workload per
-  // thousand. 5000 keeps a master's memory flat at SQLite's ingest rate.
+  // pins its build until committed): a build of the reference workload is 78
+  // writes, so 5000 is about 64 builds. It keeps a master's memory flat at
+  // SQLite's ingest rate (bench/memory_flatness.sh).
   std::size_t max_batch = 5000;
 
   // Connections kept open for readers (each used by one thread at a time).
