@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdio>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,10 @@ int main_bench(int argc, char** argv) {
                      {"seed", "1"},
                      {"dir", ""}});
   const workload::Shape shape = workload_shape(flags);
+  if (shape.steps < 1 || shape.builds < 2) {
+    throw std::invalid_argument("--steps must be at least 1 and --builds at least 2: a refault "
+                                "holds a step's log of a build other than the first");
+  }
   const auto lookups = static_cast<std::size_t>(flags.integer("lookups"));
   const auto refaults = static_cast<std::size_t>(flags.integer("refaults"));
   const bool own_dir = flags.text("dir").empty();

@@ -10,9 +10,11 @@ namespace buildhist {
 
 using internal::Shard;
 
-Build::Build(std::shared_ptr<internal::ShardSync> sync, std::weak_ptr<internal::Shard> shard,
-             std::int64_t id, BuildRecord record, std::vector<Property> properties)
-    : sync_(std::move(sync)),
+Build::Build(internal::StatusKey, std::shared_ptr<internal::ShardSync> sync,
+             std::weak_ptr<internal::Shard> shard, std::int64_t id, BuildRecord record,
+             std::vector<Property> properties)
+    : number_(record.number),
+      sync_(std::move(sync)),
       shard_(std::move(shard)),
       id_(id),
       record_(std::move(record)),
@@ -102,7 +104,8 @@ std::shared_ptr<Step> Build::add_step(std::string_view name,
     record.number = steps_.empty() ? 0 : steps_.back()->number_ + 1;
     record.name = std::move(unique_name);
     record.started_at = started_at;
-    step.reset(new Step(sync_, shard_, shard->next_step_id(), record_.number, record));
+    step = std::make_shared<Step>(internal::StatusKey(), sync_, shard_, shard->next_step_id(),
+                                  record_.number, record);
     step->build_ = weak_from_this();
     steps_.push_back(step);
     shard->add_step_locked(step);

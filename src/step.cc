@@ -22,8 +22,8 @@ std::string slug_for(std::string_view name) {
 
 }  // namespace
 
-Step::Step(std::shared_ptr<internal::ShardSync> sync, std::weak_ptr<internal::Shard> shard,
-           std::int64_t id, int build_number, StepRecord record)
+Step::Step(internal::StatusKey, std::shared_ptr<internal::ShardSync> sync,
+           std::weak_ptr<internal::Shard> shard, std::int64_t id, int build_number, StepRecord record)
     : sync_(std::move(sync)),
       shard_(std::move(shard)),
       id_(id),
@@ -104,7 +104,8 @@ std::shared_ptr<Log> Step::add_log(std::string_view name, LogType type, Durabili
     record.slug = std::move(slug);
     record.name = std::string(name);
     record.type = type;
-    log.reset(new Log(sync_, shard_, shard->next_log_id(), build_number_, number_, record));
+    log = std::make_shared<Log>(internal::StatusKey(), sync_, shard_, shard->next_log_id(),
+                                build_number_, number_, record);
     log->step_ = weak_from_this();
     logs_.push_back(log);
     shard->add_log_locked(log);

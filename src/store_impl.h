@@ -4,12 +4,12 @@
 
 #include <atomic>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "buildhist/options.h"
@@ -84,9 +84,18 @@ class StoreImpl {
   mutable std::mutex readers_mu_;
   std::vector<std::unique_ptr<Connection>> idle_readers_;
 
+  // Hashes a builder's name as std::string or std::string_view alike, so that a
+  // lookup by string_view makes no string.
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view name) const noexcept {
+      return std::hash<std::string_view>()(name);
+    }
+  };
+
   // Shared by lookups, exclusive only while a builder's shard is created.
   mutable std::shared_mutex shards_mu_;
-  std::map<std::string, std::shared_ptr<Shard>, std::less<>> shards_;
+  std::unordered_map<std::string, std::shared_ptr<Shard>, NameHash, std::equal_to<>> shards_;
   bool closed_ = false;
 
   std::unique_ptr<WriteQueue> writes_;

@@ -1,4 +1,7 @@
 // The cache's invariants (DESIGN.md), each by name, each able to fail.
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <latch>
 #include <thread>
 #include <vector>
@@ -6,6 +9,8 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include "buildhist/buildhist.h"
+#include "cache/block_pool.h"
+#include "cache/lru_list.h"
 #include "cache/shard.h"
 #include "doctest_include.h"
 #include "store_impl.h"
@@ -81,6 +86,93 @@ TEST_CASE("1 bounded: pinned builds exceed the capacity and are never evicted") 
   // Every pinned build is still the one a lookup returns.
   for (int n = 1; n <= 10; ++n) CHECK(f.store->build("b", n) == held[n - 1]);
   f.check_invariants();
+}
+
+TEST_CASE("1 bounded: the least recently used build is the one evicted") {
+  Fixture f(3, 6);  // 4, 5 and 6 resident
+  const auto misses = [&] { return f.store->stats().misses; };
+  std::uint64_t before = misses();
+  f.store->build("b", 4);  // now 4 is the most recently used, 5 the least
+  f.store->build("b", 1);  // a miss: evicts 5
+  CHECK(misses() == before + 1);
+  before = misses();
+  f.store->build("b", 4);
+  f.store->build("b", 6);
+  f.store->build("b", 1);
+  CHECK(misses() == before);  // 4, 6 and 1 stayed resident
+  f.store->build("b", 5);     // a miss: evicts 4, the least recently used
+  CHECK(misses() == before + 1);
+  before = misses();
+  f.store->build("b", 4);
+  CHECK(misses() == before + 1);
+  f.check_invariants();
+}
+
+TEST_CASE("the LRU list keeps recency order and reuses freed slots") {
+  internal::LruList<int> lru;
+  const auto order = [&] {
+    std::vector<int> values;
+    lru.for_each([&](internal::LruList<int>::Slot slot, int value) {
+      CHECK(lru.at(slot) == value);
+      values.push_back(value);
+    });
+    return values;
+  };
+  const auto a = lru.push_front(1);
+  const auto b = lru.push_front(2);
+  const auto c = lru.push_front(3);
+  CHECK(order() == std::vector<int>{3, 2, 1});
+  lru.move_to_front(a);
+  CHECK(order() == std::vector<int>{1, 3, 2});
+  lru.move_to_front(a);  // already the front
+  lru.move_to_front(b);
+  CHECK(order() == std::vector<int>{2, 1, 3});
+  CHECK(lru.back() == 3);
+  CHECK(lru.pop_back() == 3);
+  CHECK(lru.size() == 2);
+  CHECK(lru.push_front(4) == c);  // the freed slot is used again
+  CHECK(order() == std::vector<int>{4, 2, 1});
+  CHECK(lru.take_all() == std::vector<int>{4, 2, 1});
+  CHECK(lru.empty());
+  lru.push_front(5);
+  CHECK(order() == std::vector<int>{5});
+}
+
+TEST_CASE("the block pool hands out distinct aligned blocks, reuses freed ones, outlives its owner") {
+  auto pool = std::make_shared<internal::BlockPool>();
+  std::vector<void*> blocks;
+  for (int i = 0; i < 300; ++i) {  // several chunks
+    void* block = pool->allocate(200);
+    REQUIRE(block != nullptr);
+    CHECK(reinterpret_cast<std::uintptr_t>(block) % alignof(std::max_align_t) == 0);
+    std::memset(block, i & 0xff, 200);  // every byte is the caller's
+    blocks.push_back(block);
+  }
+  std::vector<void*> sorted = blocks;
+  std::sort(sorted.begin(), sorted.end());
+  CHECK(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end());
+  for (int i = 0; i < 300; ++i) {
+    CHECK(static_cast<unsigned char*>(blocks[i])[199] == (i & 0xff));  // no overlap
+  }
+  CHECK(pool->allocate(100) == nullptr);  // one size a pool
+  CHECK(pool->owns_size(200));
+  CHECK_FALSE(pool->owns_size(100));
+  pool->deallocate(blocks[7]);
+  CHECK(pool->allocate(200) == blocks[7]);
+  for (void* block : blocks) pool->deallocate(block);
+
+  // Objects made with the pool's allocator keep it alive: freeing the last of them
+  // after the owner dropped the pool is still safe.
+  std::weak_ptr<internal::BlockPool> watch = pool;
+  auto object = std::allocate_shared<std::string>(internal::PoolAllocator<std::string>(pool),
+                                                  std::string(100, 'x'));
+  std::weak_ptr<std::string> weak = object;
+  pool.reset();
+  CHECK_FALSE(watch.expired());
+  object.reset();
+  CHECK_FALSE(watch.expired());  // the weak reference keeps the block, and so the pool
+  weak.reset();
+  CHECK(watch.expired());
 }
 
 TEST_CASE("2 no pinning by cycles: a held log keeps its log alive, not its build") {

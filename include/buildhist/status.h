@@ -32,23 +32,38 @@
 
 namespace buildhist {
 
+class Build;
+class Step;
+class Log;
+
 namespace internal {
 class Shard;
 struct ShardSync;
 class WriteQueue;
-}  // namespace internal
 
-class Step;
-class Log;
+// Only the cache and a parent make status objects. Their constructors are public,
+// so that std::make_shared can place each object in one allocation with its
+// reference counts, but they take this key, which only those can make.
+class StatusKey {
+ private:
+  friend class Shard;
+  friend class buildhist::Build;
+  friend class buildhist::Step;
+  StatusKey() = default;
+};
+}  // namespace internal
 
 class Build : public std::enable_shared_from_this<Build> {
  public:
   ~Build();
+  Build(internal::StatusKey, std::shared_ptr<internal::ShardSync> sync,
+        std::weak_ptr<internal::Shard> shard, std::int64_t id, BuildRecord record,
+        std::vector<Property> properties);
   Build(const Build&) = delete;
   Build& operator=(const Build&) = delete;
 
   const std::string& builder() const noexcept { return record_.builder; }
-  int number() const noexcept { return record_.number; }
+  int number() const noexcept { return number_; }
 
   // A consistent snapshot of the build's own fields.
   BuildRecord record() const;
@@ -86,13 +101,13 @@ class Build : public std::enable_shared_from_this<Build> {
   friend class Step;
   friend class Log;
 
-  Build(std::shared_ptr<internal::ShardSync> sync, std::weak_ptr<internal::Shard> shard,
-        std::int64_t id, BuildRecord record, std::vector<Property> properties);
-
   // REQUIRES: the shard mutex is held.
   std::shared_ptr<Step> step_locked(std::string_view name) const;
   void check_writable_locked(const char* what) const;
 
+  // First, so that a cache hit that reads it finds it on the cache line of the
+  // build's reference counts (the cache allocates builds line-aligned).
+  const int number_;
   const std::shared_ptr<internal::ShardSync> sync_;
   const std::weak_ptr<internal::Shard> shard_;
   const std::int64_t id_;  // row id in the store
@@ -105,6 +120,9 @@ class Build : public std::enable_shared_from_this<Build> {
 class Step : public std::enable_shared_from_this<Step> {
  public:
   ~Step();
+  Step(internal::StatusKey, std::shared_ptr<internal::ShardSync> sync,
+       std::weak_ptr<internal::Shard> shard, std::int64_t id, int build_number,
+       StepRecord record);
   Step(const Step&) = delete;
   Step& operator=(const Step&) = delete;
 
@@ -143,9 +161,6 @@ class Step : public std::enable_shared_from_this<Step> {
   friend class Build;
   friend class Log;
 
-  Step(std::shared_ptr<internal::ShardSync> sync, std::weak_ptr<internal::Shard> shard,
-       std::int64_t id, int build_number, StepRecord record);
-
   // Runs `change` on the record under the shard mutex, after checking that the build
   // may still be written, then queues the row. `change` may throw to refuse.
   void update(const char* what, Durability durability,
@@ -165,6 +180,9 @@ class Step : public std::enable_shared_from_this<Step> {
 class Log {
  public:
   ~Log();
+  Log(internal::StatusKey, std::shared_ptr<internal::ShardSync> sync,
+      std::weak_ptr<internal::Shard> shard, std::int64_t id, int build_number, int step_number,
+      LogRecord record);
   Log(const Log&) = delete;
   Log& operator=(const Log&) = delete;
 
@@ -194,9 +212,6 @@ class Log {
  private:
   friend class internal::Shard;
   friend class Step;
-
-  Log(std::shared_ptr<internal::ShardSync> sync, std::weak_ptr<internal::Shard> shard,
-      std::int64_t id, int build_number, int step_number, LogRecord record);
 
   // Throws unless both the log and its build may still be written. REQUIRES: mu held.
   void check_writable_locked(const Build& build, const char* what) const;

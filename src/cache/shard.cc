@@ -48,6 +48,7 @@ Shard::Shard(StoreImpl& store, std::string builder, std::int64_t builder_id, int
       sync_(std::make_shared<ShardSync>(std::move(builder))),
       builder_id_(builder_id),
       capacity_(capacity),
+      build_blocks_(std::make_shared<BlockPool>()),
       last_number_(last_number) {}
 
 Shard::~Shard() = default;
@@ -219,8 +220,10 @@ std::shared_ptr<Build> Shard::start(const BuildStart& start, Durability durabili
                                    return a.name == b.name;
                                  }),
                      properties.end());
-    build.reset(new Build(sync_, weak_from_this(),
-                          store_.next_id(StoreImpl::IdKind::kBuild), record, properties));
+    build = std::allocate_shared<Build>(PoolAllocator<Build>(build_blocks_), StatusKey(), sync_,
+                                        weak_from_this(),
+                                        store_.next_id(StoreImpl::IdKind::kBuild), record,
+                                        properties);
     std::vector<RowWrite> unit{BuildRowWrite{build->id_, builder_id_, record}};
     for (const Property& property : properties) {
       unit.emplace_back(PropertyWrite{build->id_, property});
@@ -270,18 +273,42 @@ void Shard::add_stats(CacheStats& stats) const {
 
 std::vector<std::shared_ptr<Build>> Shard::release_resident() {
   std::lock_guard lock(sync_->mu);
-  std::vector<std::shared_ptr<Build>> released(std::make_move_iterator(lru_.begin()),
-                                               std::make_move_iterator(lru_.end()));
-  lru_.clear();
-  for (auto& [number, entry] : builds_) entry.in_lru = false;
-  return released;
+  for (auto& [number, entry] : builds_) entry.lru_slot = Lru::kNoSlot;
+  return lru_.take_all();
+}
+
+Shard::BuildMap::iterator Shard::find_entry_locked(int number) {
+  // A builder's live builds are mostly a run of consecutive numbers (its newest),
+  // so the entry's place is guessed from the numbers at the map's two ends: on a
+  // run it is exact, and a binary search of the rest settles any gap.
+  if (builds_.empty()) return builds_.end();
+  const int first = builds_.begin()->first;
+  const int last = builds_.rbegin()->first;
+  if (number < first || number > last) return builds_.end();
+  const auto span = static_cast<std::int64_t>(builds_.size() - 1);
+  const std::int64_t guess =
+      last == first ? 0 : (static_cast<std::int64_t>(number) - first) * span / (last - first);
+  const auto it = builds_.begin() + guess;
+  if (it->first == number) return it;
+  const auto found = it->first < number ? std::lower_bound(it + 1, builds_.end(), number,
+                                                           [](const auto& entry, int key) {
+                                                             return entry.first < key;
+                                                           })
+                                        : std::lower_bound(builds_.begin(), it, number,
+                                                           [](const auto& entry, int key) {
+                                                             return entry.first < key;
+                                                           });
+  return found != builds_.end() && found->first == number ? found : builds_.end();
 }
 
 std::shared_ptr<Build> Shard::find_live_locked(int number, Evicted& evicted) {
-  const auto it = builds_.find(number);
+  const auto it = find_entry_locked(number);
   if (it == builds_.end()) return nullptr;
-  std::shared_ptr<Build> build = it->second.build.lock();
-  if (build) touch_locked(it->second, build, evicted);
+  BuildEntry& entry = it->second;
+  // Through the weak reference even when the LRU holds the build: that reads the
+  // build's reference counts, which returning it writes anyway, and not the LRU's slot.
+  std::shared_ptr<Build> build = entry.build.lock();
+  if (build) touch_locked(entry, build, evicted);
   return build;
 }
 
@@ -296,29 +323,26 @@ void Shard::insert_locked(const std::shared_ptr<Build>& build, Evicted& evicted)
 
 void Shard::touch_locked(BuildEntry& entry, const std::shared_ptr<Build>& build,
                          Evicted& evicted) {
-  if (entry.in_lru) {
-    lru_.splice(lru_.begin(), lru_, entry.lru_pos);
+  if (entry.lru_slot != Lru::kNoSlot) {
+    lru_.move_to_front(entry.lru_slot);
     return;
   }
   if (capacity_ == 0) return;
-  lru_.push_front(build);
-  entry.lru_pos = lru_.begin();
-  entry.in_lru = true;
-  while (lru_.size() > capacity_) {
-    const int victim = lru_.back()->number();
-    builds_.at(victim).in_lru = false;
-    evicted.push_back(std::move(lru_.back()));
-    lru_.pop_back();
+  if (lru_.size() == capacity_) {
+    find_entry_locked(lru_.back()->number())->second.lru_slot = Lru::kNoSlot;
+    evicted.push_back(lru_.pop_back());
     ++evictions_;
   }
+  entry.lru_slot = lru_.push_front(build);
   assert(lru_.size() <= capacity_);
 }
 
 std::shared_ptr<Build> Shard::materialize_locked(LoadedBuild&& loaded) {
   const int number = loaded.record.number;
   auto self = weak_from_this();
-  std::shared_ptr<Build> build(new Build(sync_, self, loaded.id, std::move(loaded.record),
-                                         std::move(loaded.properties)));
+  auto build = std::allocate_shared<Build>(PoolAllocator<Build>(build_blocks_), StatusKey(), sync_,
+                                           self, loaded.id, std::move(loaded.record),
+                                           std::move(loaded.properties));
   build->steps_.reserve(loaded.steps.size());
   for (LoadedStep& loaded_step : loaded.steps) {
     std::shared_ptr<Step> step;
@@ -326,14 +350,15 @@ std::shared_ptr<Build> Shard::materialize_locked(LoadedBuild&& loaded) {
     if (step) {
       step->build_ = build;  // adopt: the live step keeps its own logs
     } else {
-      step.reset(new Step(sync_, self, loaded_step.id, number, std::move(loaded_step.record)));
+      step = std::make_shared<Step>(StatusKey(), sync_, self, loaded_step.id, number,
+                                    std::move(loaded_step.record));
       step->build_ = build;
       for (LoadedLog& loaded_log : loaded_step.logs) {
         std::shared_ptr<Log> log;
         if (const auto it = logs_.find(loaded_log.id); it != logs_.end()) log = it->second.lock();
         if (!log) {
-          log.reset(new Log(sync_, self, loaded_log.id, number, step->number_,
-                            std::move(loaded_log.record)));
+          log = std::make_shared<Log>(StatusKey(), sync_, self, loaded_log.id, number,
+                                      step->number_, std::move(loaded_log.record));
           add_log_locked(log);
         }
         log->step_ = step;
@@ -366,9 +391,9 @@ void Shard::check_invariants_locked() const {
   std::size_t in_lru = 0;
   for (const auto& [number, entry] : builds_) {
     const auto build = entry.build.lock();
-    if (entry.in_lru) {
+    if (entry.lru_slot != Lru::kNoSlot) {
       ++in_lru;
-      require(build != nullptr && *entry.lru_pos == build,
+      require(build != nullptr && lru_.at(entry.lru_slot) == build,
               "an entry marked in the LRU points at its build there");
     }
     if (build) {
@@ -388,6 +413,11 @@ void Shard::check_invariants_locked() const {
     }
   }
   require(in_lru == lru_.size(), "every build in the LRU has an entry marked so");
+  lru_.for_each([&](Lru::Slot slot, const std::shared_ptr<Build>& build) {
+    const auto it = builds_.find(build->number());
+    require(it != builds_.end() && it->second.lru_slot == slot,
+            "every build in the LRU is entered under its number with its slot");
+  });
   const std::size_t live_entries = static_cast<std::size_t>(
       std::count_if(builds_.begin(), builds_.end(),
                     [](const auto& item) { return !item.second.build.expired(); }));

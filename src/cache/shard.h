@@ -12,8 +12,8 @@
 //     builds_, number at most capacity_ plus those pinned from outside (by callers,
 //     or by writes not yet committed). Nothing still referenced is ever evicted:
 //     eviction drops lru_'s reference and nothing else.
-//  2. A build is in lru_ iff its builds_ entry says in_lru, and then lru_pos points
-//     at it.
+//  2. A build is in lru_ iff its builds_ entry has an lru_slot, and then that slot
+//     holds it.
 //  3. builds_, steps_ and logs_ map a key to the one live object with that key, if
 //     any (builds by number; steps and logs by row id, which names them as surely
 //     as their build number, step number and slug do). An entry whose weak reference has expired is garbage: it is never handed
@@ -36,7 +36,6 @@
 
 #include <cstdint>
 #include <future>
-#include <list>
 #include <span>
 #include <memory>
 #include <string>
@@ -48,6 +47,8 @@
 #include "buildhist/stats.h"
 #include "buildhist/status.h"
 #include "buildhist/store.h"
+#include "cache/block_pool.h"
+#include "cache/lru_list.h"
 #include "cache/shard_sync.h"
 #include "sql/status_reader.h"
 #include "sql/status_writer.h"
@@ -114,12 +115,16 @@ class Shard : public std::enable_shared_from_this<Shard> {
   std::vector<std::shared_ptr<Build>> release_resident();
 
  private:
+  using Lru = LruList<std::shared_ptr<Build>>;
   struct BuildEntry {
     std::weak_ptr<Build> build;
-    std::list<std::shared_ptr<Build>>::iterator lru_pos;
-    bool in_lru = false;
+    Lru::Slot lru_slot = Lru::kNoSlot;  // kNoSlot: not in the LRU
   };
   using Evicted = std::vector<std::shared_ptr<Build>>;  // freed outside mu
+  using BuildMap = boost::container::flat_map<int, BuildEntry>;
+
+  // builds_'s entry for `number`, or builds_.end(). REQUIRES: mu held.
+  BuildMap::iterator find_entry_locked(int number);
 
   // The live build, moved to the LRU's front; nullptr if none. REQUIRES: mu held.
   std::shared_ptr<Build> find_live_locked(int number, Evicted& evicted);
@@ -135,11 +140,12 @@ class Shard : public std::enable_shared_from_this<Shard> {
   const std::shared_ptr<ShardSync> sync_;
   const std::int64_t builder_id_;
   const std::size_t capacity_;
+  const std::shared_ptr<BlockPool> build_blocks_;  // where the builder's builds live
 
   // Guarded by sync_->mu.
   int last_number_;
-  std::list<std::shared_ptr<Build>> lru_;
-  boost::container::flat_map<int, BuildEntry> builds_;
+  Lru lru_;
+  BuildMap builds_;
   // Builds are kept in number order, for pages; steps and logs are found by row
   // id, and a refault enters its children at any place, so they are hashed.
   std::unordered_map<std::int64_t, std::weak_ptr<Step>> steps_;
