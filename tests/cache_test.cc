@@ -236,6 +236,43 @@ TEST_CASE("3 identity: a refaulted build adopts the live log that refaulted it")
   f.check_invariants();
 }
 
+TEST_CASE("3 identity: held steps and logs of many evicted builds are adopted, through sweeps") {
+  // Capacity 1 and 120 builds: the identity map is swept many times while the held
+  // objects outlive their builds, and every reload must still find them.
+  Fixture f(1, 120);
+  std::vector<std::shared_ptr<Step>> steps;  // a step of every even build
+  std::vector<std::shared_ptr<Log>> logs;    // a log of every odd build, its step let go
+  for (int n = 1; n <= 120; ++n) {
+    auto build = f.store->build("b", n);
+    if (n % 2 == 0) {
+      steps.push_back(build->step(n % kSteps));
+    } else {
+      logs.push_back(build->step(n % kSteps)->log("stdio"));
+    }
+  }
+  f.check_invariants();
+  for (int round = 0; round < 2; ++round) {
+    for (int n = 1; n <= 120; ++n) {
+      auto build = f.store->build("b", n);
+      auto step = build->step(n % kSteps);
+      if (n % 2 == 0) {
+        CHECK(step == steps[(n - 1) / 2]);
+        CHECK(step->build() == build);
+      } else {
+        CHECK(step->log("stdio") == logs[(n - 1) / 2]);
+        CHECK(logs[(n - 1) / 2]->step() == step);
+      }
+    }
+    f.check_invariants();
+  }
+  steps.clear();
+  logs.clear();
+  const CacheStats stats = f.store->stats();
+  CHECK(stats.live_builds == 1);
+  CHECK(stats.live_steps == kSteps);
+  CHECK(stats.live_logs == kSteps);
+}
+
 TEST_CASE("4 refault is faithful: a refaulted build equals what was written") {
   Fixture f(1, 3);
   std::shared_ptr<Build> before = f.store->build("b", 2);

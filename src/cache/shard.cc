@@ -236,14 +236,20 @@ std::shared_ptr<Build> Shard::start(const BuildStart& start, Durability durabili
   return build;
 }
 
+Shard::Children& Shard::children_locked(int number) {
+  const auto it = find_entry_locked(number);
+  require(it != builds_.end(), "every live build is in the identity map");
+  auto& children = it->second.children;
+  if (!children) children = std::make_unique<Children>();
+  return *children;
+}
+
 void Shard::add_step_locked(const std::shared_ptr<Step>& step) {
-  prune_locked();
-  steps_[step->id_] = step;
+  children_locked(step->build_number_).steps.push_back(step);
 }
 
 void Shard::add_log_locked(const std::shared_ptr<Log>& log) {
-  prune_locked();
-  logs_[log->id_] = log;
+  children_locked(log->build_number_).logs.push_back(log);
 }
 
 std::uint64_t Shard::submit_locked(std::span<RowWrite> writes,
@@ -343,42 +349,77 @@ std::shared_ptr<Build> Shard::materialize_locked(LoadedBuild&& loaded) {
   auto build = std::allocate_shared<Build>(PoolAllocator<Build>(build_blocks_), StatusKey(), sync_,
                                            self, loaded.id, std::move(loaded.record),
                                            std::move(loaded.properties));
+  // Steps and logs of this number still held from outside, to adopt: the live ones
+  // sorted by row id, found by binary search.
+  const auto live_by_id = [](const auto& references) {
+    std::vector<decltype(references.front().lock())> live;
+    for (const auto& reference : references) {
+      if (auto object = reference.lock()) live.push_back(std::move(object));
+    }
+    std::sort(live.begin(), live.end(),
+              [](const auto& a, const auto& b) { return a->id_ < b->id_; });
+    return live;
+  };
+  const auto find_by_id = [](const auto& live, std::int64_t id) {
+    using Pointer = std::decay_t<decltype(live.front())>;
+    const auto it = std::lower_bound(live.begin(), live.end(), id,
+                                     [](const auto& object, std::int64_t key) {
+                                       return object->id_ < key;
+                                     });
+    return it != live.end() && (*it)->id_ == id ? *it : Pointer();
+  };
+  BuildEntry& entry = builds_[number];
+  std::vector<std::shared_ptr<Step>> live_steps;
+  std::vector<std::shared_ptr<Log>> live_logs;
+  if (entry.children) {
+    live_steps = live_by_id(entry.children->steps);
+    live_logs = live_by_id(entry.children->logs);
+  }
+  auto children = std::make_unique<Children>();  // the expired references go
+  children->steps.reserve(loaded.steps.size());
   build->steps_.reserve(loaded.steps.size());
   for (LoadedStep& loaded_step : loaded.steps) {
-    std::shared_ptr<Step> step;
-    if (const auto it = steps_.find(loaded_step.id); it != steps_.end()) step = it->second.lock();
+    std::shared_ptr<Step> step = find_by_id(live_steps, loaded_step.id);
     if (step) {
       step->build_ = build;  // adopt: the live step keeps its own logs
+      for (const auto& log : step->logs_) children->logs.push_back(log);
     } else {
       step = std::make_shared<Step>(StatusKey(), sync_, self, loaded_step.id, number,
                                     std::move(loaded_step.record));
       step->build_ = build;
+      step->logs_.reserve(loaded_step.logs.size());
       for (LoadedLog& loaded_log : loaded_step.logs) {
-        std::shared_ptr<Log> log;
-        if (const auto it = logs_.find(loaded_log.id); it != logs_.end()) log = it->second.lock();
+        std::shared_ptr<Log> log = find_by_id(live_logs, loaded_log.id);
         if (!log) {
           log = std::make_shared<Log>(StatusKey(), sync_, self, loaded_log.id, number,
                                       step->number_, std::move(loaded_log.record));
-          add_log_locked(log);
         }
         log->step_ = step;
+        children->logs.push_back(log);
         step->logs_.push_back(std::move(log));
       }
-      add_step_locked(step);
     }
+    children->steps.push_back(step);
     build->steps_.push_back(std::move(step));
   }
+  entry.children = std::move(children);
   return build;
 }
 
 void Shard::prune_locked() {
-  const std::size_t size = builds_.size() + steps_.size() + logs_.size();
-  if (size < prune_at_) return;
-  // Expired entries are not in the LRU (it holds its builds strongly).
-  erase_expired(builds_, [](const BuildEntry& entry) { return entry.build.expired(); });
-  std::erase_if(steps_, [](const auto& entry) { return entry.second.expired(); });
-  std::erase_if(logs_, [](const auto& entry) { return entry.second.expired(); });
-  prune_at_ = std::max<std::size_t>(64, 2 * (builds_.size() + steps_.size() + logs_.size()));
+  if (builds_.size() < prune_at_) return;
+  // Expired entries are not in the LRU (it holds its builds strongly). An expired
+  // build's entry stays while any of its children lives, with only those.
+  for (auto& [number, entry] : builds_) {
+    if (!entry.children || !entry.build.expired()) continue;
+    std::erase_if(entry.children->steps, [](const auto& step) { return step.expired(); });
+    std::erase_if(entry.children->logs, [](const auto& log) { return log.expired(); });
+    if (entry.children->steps.empty() && entry.children->logs.empty()) entry.children.reset();
+  }
+  erase_expired(builds_, [](const BuildEntry& entry) {
+    return entry.build.expired() && !entry.children;
+  });
+  prune_at_ = std::max<std::size_t>(64, 2 * builds_.size());
 }
 
 void Shard::check_invariants() const {
@@ -398,16 +439,18 @@ void Shard::check_invariants_locked() const {
     }
     if (build) {
       require(build->number() == number, "builds_ is keyed by build number");
+      const auto registered = [&](const auto& references, const auto& object) {
+        return std::any_of(references.begin(), references.end(),
+                           [&](const auto& reference) { return reference.lock() == object; });
+      };
       for (const auto& step : build->steps_) {
         require(step->build_.lock() == build, "a build's steps point back to it");
-        const auto it = steps_.find(step->id_);
-        require(it != steps_.end() && it->second.lock() == step,
-                "every live step is the identity map's step for its key");
+        require(entry.children && registered(entry.children->steps, step),
+                "every live step is among its build's children in the identity map");
         for (const auto& log : step->logs_) {
           require(log->step_.lock() == step, "a step's logs point back to it");
-          const auto log_it = logs_.find(log->id_);
-          require(log_it != logs_.end() && log_it->second.lock() == log,
-                  "every live log is the identity map's log for its key");
+          require(registered(entry.children->logs, log),
+                  "every live log is among its build's children in the identity map");
         }
       }
     }

@@ -14,11 +14,11 @@
 //     eviction drops lru_'s reference and nothing else.
 //  2. A build is in lru_ iff its builds_ entry has an lru_slot, and then that slot
 //     holds it.
-//  3. builds_, steps_ and logs_ map a key to the one live object with that key, if
-//     any (builds by number; steps and logs by row id, which names them as surely
-//     as their build number, step number and slug do). An entry whose weak reference has expired is garbage: it is never handed
-//     out, a new object for the key replaces it, and prune_locked() sweeps it
-//     before a map can grow past twice its live size.
+//  3. builds_ maps a build number to the one live build with that number, if any,
+//     and holds weak references to every step and log made for that number that
+//     may still be alive (its children). Expired references are garbage: never
+//     handed out, replaced when the build is loaded again, and swept by
+//     prune_locked() before builds_ grows past twice its size after the last sweep.
 //  4. No object refers to its parent strongly: a Step's build_ and a Log's step_
 //     are weak. So when the last outside reference to an evicted build, or to any
 //     object under it, is dropped, everything under the build is freed.
@@ -39,7 +39,6 @@
 #include <span>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include <boost/container/flat_map.hpp>
@@ -87,7 +86,7 @@ class Shard : public std::enable_shared_from_this<Shard> {
   // A new build numbered after the builder's last one, queued for writing.
   std::shared_ptr<Build> start(const BuildStart& start, Durability durability);
 
-  // Entering new children into the identity map. REQUIRES: mu held.
+  // Entering a live build's new children into the identity map. REQUIRES: mu held.
   void add_step_locked(const std::shared_ptr<Step>& step);
   void add_log_locked(const std::shared_ptr<Log>& log);
 
@@ -116,15 +115,25 @@ class Shard : public std::enable_shared_from_this<Shard> {
 
  private:
   using Lru = LruList<std::shared_ptr<Build>>;
+  // The steps and logs made for one build number, by weak reference: what a
+  // reload of the build adopts. Kept with the build's entry rather than in maps of
+  // their own, so that a load costs one lookup, not one per child.
+  struct Children {
+    std::vector<std::weak_ptr<Step>> steps;
+    std::vector<std::weak_ptr<Log>> logs;
+  };
   struct BuildEntry {
     std::weak_ptr<Build> build;
     Lru::Slot lru_slot = Lru::kNoSlot;  // kNoSlot: not in the LRU
+    std::unique_ptr<Children> children;  // made with the first child
   };
   using Evicted = std::vector<std::shared_ptr<Build>>;  // freed outside mu
   using BuildMap = boost::container::flat_map<int, BuildEntry>;
 
   // builds_'s entry for `number`, or builds_.end(). REQUIRES: mu held.
   BuildMap::iterator find_entry_locked(int number);
+  // The children of the live build `number`. REQUIRES: mu held.
+  Children& children_locked(int number);
 
   // The live build, moved to the LRU's front; nullptr if none. REQUIRES: mu held.
   std::shared_ptr<Build> find_live_locked(int number, Evicted& evicted);
@@ -145,11 +154,7 @@ class Shard : public std::enable_shared_from_this<Shard> {
   // Guarded by sync_->mu.
   int last_number_;
   Lru lru_;
-  BuildMap builds_;
-  // Builds are kept in number order, for pages; steps and logs are found by row
-  // id, and a refault enters its children at any place, so they are hashed.
-  std::unordered_map<std::int64_t, std::weak_ptr<Step>> steps_;
-  std::unordered_map<std::int64_t, std::weak_ptr<Log>> logs_;
+  BuildMap builds_;  // in number order, for pages
   boost::container::flat_map<int, std::shared_future<std::shared_ptr<Build>>> loading_;
   std::size_t prune_at_ = 64;
   std::uint64_t hits_ = 0;
