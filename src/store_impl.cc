@@ -74,7 +74,13 @@ StoreImpl::StoreImpl(std::string path, Options options)
   }
   auto writer = std::make_unique<Connection>(path_, Connection::Mode::kCreate,
                                              options_.busy_timeout, &statements_);
-  guard_sql("configure " + path_, [&] { configure_writer(*writer, options_); });
+  guard_sql("configure " + path_, [&] {
+    // Set while the file is still empty (before WAL mode writes its first page):
+    // compact then gives freed pages back in short steps, never rewriting the
+    // whole store under its lock.
+    if (!info) writer->exec("PRAGMA auto_vacuum = INCREMENTAL");
+    configure_writer(*writer, options_);
+  });
   if (!info || info->version < kMigrationCount) migrate(*writer);
   const MaxIds ids = max_ids(*writer);
   last_ids_[static_cast<int>(IdKind::kBuilder)] = ids.builder;

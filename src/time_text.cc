@@ -1,6 +1,7 @@
 // ISO 8601 times, as the command prints and reads them (declared in report.h).
 #include <charconv>
 #include <ctime>
+#include <limits>
 
 #include "buildhist/error.h"
 #include "buildhist/report.h"
@@ -106,6 +107,34 @@ std::int64_t parse_time(std::string_view text) {
   utc.tm_min = minute;
   utc.tm_sec = second;
   return static_cast<std::int64_t>(timegm(&utc)) - offset_minutes * 60;
+}
+
+std::int64_t parse_duration(std::string_view text) {
+  const auto bad = [&](std::string_view why) {
+    throw Error(ErrorCode::kInvalidArgument, "malformed duration '" + std::string(text) + "': " +
+                                                 std::string(why) + " (expected e.g. 90s, 30m, 12h, 30d, 2w)");
+  };
+  if (text.size() < 2) bad("expected a number and a unit");
+  std::int64_t unit = 0;
+  switch (text.back()) {
+    case 's': unit = 1; break;
+    case 'm': unit = 60; break;
+    case 'h': unit = 3600; break;
+    case 'd': unit = 86400; break;
+    case 'w': unit = 7 * 86400; break;
+    default: bad("the unit is not one of s, m, h, d, w");
+  }
+  const std::string_view number = text.substr(0, text.size() - 1);
+  if (number.find_first_not_of("0123456789") != std::string_view::npos) {
+    bad("expected a whole number before the unit");
+  }
+  std::int64_t count = 0;
+  const auto [end, error] = std::from_chars(number.data(), number.data() + number.size(), count);
+  if (error != std::errc() || end != number.data() + number.size() ||
+      count > std::numeric_limits<std::int64_t>::max() / unit) {
+    bad("out of range");
+  }
+  return count * unit;
 }
 
 }  // namespace buildhist

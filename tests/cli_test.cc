@@ -1642,3 +1642,184 @@ TEST_CASE("queries succeed while a master writes into the same store from anothe
         range_down(written, 1));
   CHECK(expect_ok(db, {"check"}).out == "ok: no problems found\n");
 }
+
+// ---------------------------------------------------------------------------
+// compact
+
+namespace {
+
+// Builder "c": builds 1..12 finished at kT0 + n * 3600 (one hour apart), each with
+// two steps whose stdio log was appended in 6 chunks; then build 13, running.
+void write_compactable(const std::string& path) {
+  auto store = Store::open(path);
+  for (int n = 1; n <= 13; ++n) {
+    auto build = store->start_build("c", start_at(kT0 + n * 3600));
+    for (int s = 0; s < 2; ++s) {
+      auto step = build->add_step("step" + std::to_string(s), kT0 + n * 3600);
+      auto log = step->add_log("stdio", LogType::kStdio);
+      for (int a = 0; a < 6; ++a) {
+        std::string lines;
+        for (int l = 0; l < 40; ++l) {
+          lines += "o[" + std::to_string(a * 40 + l) + "/240] Building CXX object src/net/socket_" +
+                   std::to_string((n * 7 + l) % 13) + ".cpp.o\n";
+        }
+        log->append(lines);
+      }
+      if (n < 13) log->finish();
+      if (n < 13) step->finish(Results::kSuccess, kT0 + n * 3600 + 1);
+    }
+    if (n < 13) build->finish(Results::kSuccess, kT0 + n * 3600 + 1);
+  }
+  store->flush();
+}
+
+std::int64_t stats_field(const std::string& db, const char* table) {
+  const Document stats = json_object(expect_ok(db, {"--json", "stats"}).out);
+  return num(member(stats, "rows"), table);
+}
+
+}  // namespace
+
+TEST_CASE("compact --dry-run reports what it would delete and changes nothing") {
+  TempDir dir;
+  const std::string db = dir.file("c.db");
+  write_compactable(db);
+  const std::string before = expect_ok(db, {"--json", "stats"}).out;
+  const Document report =
+      json_object(expect_ok(db, {"--json", "compact", "--keep-builds", "4", "--dry-run"}).out);
+  CHECK(flag(report, "dry_run"));
+  CHECK(num(report, "builds_deleted") == 9);  // 1..9: the newest 4 are 10..13, 13 running
+  CHECK(num(report, "steps_deleted") == 18);
+  CHECK(num(report, "logs_deleted") == 18);
+  CHECK(num(report, "chunks_deleted") == 18 * 6);
+  CHECK(expect_ok(db, {"--json", "stats"}).out == before);
+  CHECK(numbers_of(expect_ok(db, {"--json", "builds", "c", "--limit", "0"}).out) ==
+        range_down(13, 1));
+}
+
+TEST_CASE("compact --keep-builds keeps the newest and running builds, and logs read the same") {
+  TempDir dir;
+  const std::string db = dir.file("c.db");
+  write_compactable(db);
+  const std::string log_before = expect_ok(db, {"--json", "log", "c/10/1/stdio"}).out;
+  const std::string range_before =
+      expect_ok(db, {"log", "c/11/0/stdio", "--from", "117", "--limit", "9"}).out;
+  const std::string running_before = expect_ok(db, {"--json", "log", "c/13/0/stdio"}).out;
+
+  const Document report =
+      json_object(expect_ok(db, {"--json", "compact", "--keep-builds", "4"}).out);
+  CHECK_FALSE(flag(report, "dry_run"));
+  CHECK(num(report, "builds_deleted") == 9);
+  CHECK(num(report, "logs_compressed") == 6);  // the finished logs of builds 10..12
+  CHECK(num(report, "chunks_before") == 6 * 6);
+  CHECK(num(report, "chunks_after") == 6);
+  CHECK(num(report, "stored_bytes_after") < num(report, "stored_bytes_before"));
+  CHECK(num(report, "bytes_on_disk_after") < num(report, "bytes_on_disk_before"));
+
+  CHECK(numbers_of(expect_ok(db, {"--json", "builds", "c", "--limit", "0"}).out) ==
+        range_down(13, 10));
+  CHECK(expect_ok(db, {"--json", "log", "c/10/1/stdio"}).out == log_before);
+  CHECK(expect_ok(db, {"log", "c/11/0/stdio", "--from", "117", "--limit", "9"}).out ==
+        range_before);
+  CHECK(expect_ok(db, {"--json", "log", "c/13/0/stdio"}).out == running_before);
+  CHECK(stats_field(db, "build") == 4);
+  CHECK(stats_field(db, "log_chunk") == 6 + 2 * 6);  // the running build's chunks untouched
+  expect_error(db, {"show", "c/9"}, 3, "c/9");
+  CHECK(expect_ok(db, {"check"}).out == "ok: no problems found\n");
+
+  // A second run finds nothing more to do.
+  const Document again = json_object(expect_ok(db, {"--json", "compact", "--keep-builds", "4"}).out);
+  CHECK(num(again, "builds_deleted") == 0);
+  CHECK(num(again, "logs_compressed") == 0);
+}
+
+TEST_CASE("compact --older-than deletes builds finished before then, never the newest") {
+  TempDir dir;
+  const std::string db = dir.file("c.db");
+  write_compactable(db);
+  // Build n finished at kT0 + n * 3600 + 1; now is 2 hours after build 12 finished.
+  // --older-than 5h leaves builds finished within 5 hours: 9..12 (and 13, running).
+  const std::int64_t now = kT0 + 12 * 3600 + 1 + 2 * 3600;
+  CompactOptions options;
+  options.older_than = 5 * 3600;
+  options.now = now;
+  const CompactReport report = compact(db, options);
+  CHECK(report.builds_deleted == 8);
+  CHECK(numbers_of(expect_ok(db, {"--json", "builds", "c", "--limit", "0"}).out) ==
+        range_down(13, 9));
+  // However old, a builder's newest build stays, so that its numbering carries on.
+  options.older_than = 0;
+  options.now = now + 1000000;
+  compact(db, options);
+  CHECK(numbers_of(expect_ok(db, {"--json", "builds", "c", "--limit", "0"}).out) ==
+        std::vector<int>{13});
+  CHECK(expect_ok(db, {"check"}).out == "ok: no problems found\n");
+}
+
+TEST_CASE("compact --logs-older-than deletes log text and keeps the logs") {
+  TempDir dir;
+  const std::string db = dir.file("c.db");
+  write_compactable(db);
+  const Document report = json_object(
+      expect_ok(db, {"--json", "compact", "--logs-older-than", "60s", "--no-compress"}).out);
+  CHECK(num(report, "logs_purged") == 24);  // every finished build's two logs
+  CHECK(num(report, "builds_deleted") == 0);
+  CHECK(stats_field(db, "log") == 26);
+  CHECK(stats_field(db, "log_chunk") == 2 * 6);  // the running build keeps its text
+  CHECK(expect_ok(db, {"log", "c/5/0/stdio"}).out.empty());
+  const Document shown = json_object(expect_ok(db, {"--json", "show", "c/5"}).out);
+  CHECK(num(member(member(shown, "steps")[0], "logs")[0], "num_lines") == 0);
+  CHECK(json_lines(expect_ok(db, {"--json", "log", "c/13/0/stdio"}).out).size() == 240);
+  CHECK(expect_ok(db, {"check"}).out == "ok: no problems found\n");
+}
+
+TEST_CASE("compact refuses bad options and a missing store, creating nothing") {
+  TempDir dir;
+  const std::string db = dir.file("c.db");
+  write_compactable(db);
+  const std::string before = expect_ok(db, {"--json", "stats"}).out;
+  expect_error(db, {"compact", "--keep-builds", "0"}, 2, "--keep-builds");
+  expect_error(db, {"compact", "--keep-builds", "x"}, 2, "--keep-builds");
+  expect_error(db, {"compact", "--older-than", "30x"}, 2, "30x");
+  expect_error(db, {"compact", "--older-than", "d"}, 2, "'d'");
+  expect_error(db, {"compact", "--logs-older-than", "-1d"}, 2, "-1d");
+  expect_error(db, {"compact", "--no-such-option"}, 2);
+  CHECK(expect_ok(db, {"--json", "stats"}).out == before);
+  const std::string missing = dir.file("missing.db");
+  expect_error(missing, {"compact", "--keep-builds", "1"}, 1, missing);
+  CHECK_FALSE(std::filesystem::exists(missing));
+}
+
+TEST_CASE("compact runs while a master writes into the same store") {
+  TempDir dir;
+  const std::string db = dir.file("busy.db");
+  Store::open(db);
+  int ready[2], stop[2];
+  REQUIRE(pipe(ready) == 0);
+  REQUIRE(pipe(stop) == 0);
+  const pid_t master = fork();
+  REQUIRE(master >= 0);
+  if (master == 0) {
+    close(ready[0]);
+    close(stop[1]);
+    busy_master(db, ready[1], stop[0]);
+  }
+  close(ready[1]);
+  close(stop[0]);
+  REQUIRE(read_byte(ready[0]) == 'R');
+  for (int round = 0; round < 3; ++round) {
+    const Document report =
+        json_object(expect_ok(db, {"--json", "compact", "--keep-builds", "3"}).out);
+    CHECK(num(report, "builds_deleted") >= 0);
+  }
+  write_byte(stop[1], 'S');
+  int written = 0;
+  CHECK(read(ready[0], &written, sizeof(written)) == static_cast<ssize_t>(sizeof(written)));
+  close(stop[1]);
+  close(ready[0]);
+  CHECK(wait_for(master) == 0);  // no write of the master failed
+  const std::vector<int> kept = numbers_of(expect_ok(db, {"--json", "builds", "busy", "--limit", "0"}).out);
+  REQUIRE(!kept.empty());
+  CHECK(kept.front() == written);  // every build the master wrote since is there
+  CHECK(expect_ok(db, {"check"}).out == "ok: no problems found\n");
+}

@@ -2,6 +2,7 @@
 #ifndef BUILDHIST_BUILDHIST_H_
 #define BUILDHIST_BUILDHIST_H_
 
+#include "buildhist/compact.h"
 #include "buildhist/error.h"
 #include "buildhist/history.h"
 #include "buildhist/options.h"

@@ -56,6 +56,10 @@ std::string format_time(std::int64_t epoch_seconds);
 // Error(kInvalidArgument) saying what is malformed.
 std::int64_t parse_time(std::string_view text);
 
+// Seconds for a duration: a whole number and a unit, `s`, `m`, `h`, `d` or `w`
+// (`30d`). Throws Error(kInvalidArgument) saying what is malformed.
+std::int64_t parse_duration(std::string_view text);
+
 }  // namespace buildhist
 
 #endif  // BUILDHIST_REPORT_H_

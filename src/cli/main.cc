@@ -54,6 +54,7 @@ int run(int argc, char** argv) {
   Command command;
   add_simulate(app, global, command);
   add_queries(app, global, command);
+  add_compact(app, global, command);
 
   try {
     app.parse(argc, argv);
