@@ -171,12 +171,15 @@ class Compactor {
     });
   }
 
-  // Rewrites one log's chunks as zstd chunks of about kChunkTextBytes of text,
-  // when that stores it in fewer bytes or fewer chunks.
+  // Rewrites one log's chunks as chunks of about kChunkTextBytes of text, each
+  // compressed with zstd unless that would not make it smaller (a line or two of
+  // text), when that stores the log in fewer bytes or fewer chunks.
   void compress_log(std::int64_t log_id) {
     const std::vector<StoredChunk> old_chunks = internal::read_chunks(connection_, log_id);
     std::int64_t old_bytes = 0;
-    for (const StoredChunk& chunk : old_chunks) old_bytes += static_cast<std::int64_t>(chunk.content.size());
+    for (const StoredChunk& chunk : old_chunks) {
+      old_bytes += static_cast<std::int64_t>(chunk.content.size());
+    }
     if (options_.dry_run) {
       ++report_.logs_compressed;
       report_.chunks_before += static_cast<std::int64_t>(old_chunks.size());
@@ -189,9 +192,14 @@ class Compactor {
     StoredChunk pending;
     const auto flush = [&] {
       if (text.empty()) return;
-      pending.codec = internal::ChunkCodec::kZstd;
       pending.raw_bytes = static_cast<std::int64_t>(text.size());
       pending.content = internal::compress_chunk(text, kZstdLevel);
+      if (pending.content.size() < text.size()) {
+        pending.codec = internal::ChunkCodec::kZstd;
+      } else {
+        pending.codec = internal::ChunkCodec::kText;
+        pending.content = text;
+      }
       new_chunks.push_back(std::move(pending));
       pending = StoredChunk();
       text.clear();
@@ -204,8 +212,12 @@ class Compactor {
     }
     flush();
     std::int64_t new_bytes = 0;
-    for (const StoredChunk& chunk : new_chunks) new_bytes += static_cast<std::int64_t>(chunk.content.size());
-    if (new_bytes >= old_bytes && new_chunks.size() >= old_chunks.size()) return;
+    for (const StoredChunk& chunk : new_chunks) {
+      new_bytes += static_cast<std::int64_t>(chunk.content.size());
+    }
+    const bool better = new_bytes < old_bytes ||
+                        (new_bytes == old_bytes && new_chunks.size() < old_chunks.size());
+    if (!better) return;
     internal::replace_chunks(connection_, log_id, new_chunks);
     ++report_.logs_compressed;
     report_.chunks_before += static_cast<std::int64_t>(old_chunks.size());

@@ -296,14 +296,10 @@ Shard::BuildMap::iterator Shard::find_entry_locked(int number) {
       last == first ? 0 : (static_cast<std::int64_t>(number) - first) * span / (last - first);
   const auto it = builds_.begin() + guess;
   if (it->first == number) return it;
-  const auto found = it->first < number ? std::lower_bound(it + 1, builds_.end(), number,
-                                                           [](const auto& entry, int key) {
-                                                             return entry.first < key;
-                                                           })
-                                        : std::lower_bound(builds_.begin(), it, number,
-                                                           [](const auto& entry, int key) {
-                                                             return entry.first < key;
-                                                           });
+  const auto before = [](const auto& entry, int key) { return entry.first < key; };
+  const auto found = it->first < number
+                         ? std::lower_bound(it + 1, builds_.end(), number, before)
+                         : std::lower_bound(builds_.begin(), it, number, before);
   return found != builds_.end() && found->first == number ? found : builds_.end();
 }
 
@@ -335,7 +331,9 @@ void Shard::touch_locked(BuildEntry& entry, const std::shared_ptr<Build>& build,
   }
   if (capacity_ == 0) return;
   if (lru_.size() == capacity_) {
-    find_entry_locked(lru_.back()->number())->second.lru_slot = Lru::kNoSlot;
+    const auto victim = find_entry_locked(lru_.back()->number());
+    assert(victim != builds_.end());  // invariant 2
+    victim->second.lru_slot = Lru::kNoSlot;
     evicted.push_back(lru_.pop_back());
     ++evictions_;
   }
