@@ -40,6 +40,13 @@ std::int64_t bytes_on_disk(const std::string& path) {
   return total;
 }
 
+// `builder` with its newest build among those pick_builds() may choose: deleting it
+// would restart the numbering, but its log text may go, and its logs be recompressed.
+BuilderRange through_newest(BuilderRange builder) {
+  if (builder.newest < INT_MAX) ++builder.newest;
+  return builder;
+}
+
 std::string id_array(const std::vector<BuildPick>& picks) {
   std::string ids = "[";
   for (const BuildPick& pick : picks) {
@@ -56,13 +63,14 @@ class Compactor {
         now_(options.now != 0 ? options.now : static_cast<std::int64_t>(std::time(nullptr))),
         connection_(path, Connection::Mode::kReadWrite, options.busy_timeout, nullptr) {
     report_.dry_run = options.dry_run;
-    connection_.exec("PRAGMA foreign_keys = ON");  // deleting a build cascades
+    // Deleting a build cascades to everything under it.
+    internal::guard_sql("configure " + path, [&] { connection_.exec("PRAGMA foreign_keys = ON"); });
   }
 
   CompactReport run(const std::string& path) {
     report_.bytes_on_disk_before = bytes_on_disk(path);
-    const std::vector<BuilderRange> builders =
-        internal::guard_sql("list builders of " + path, [&] { return internal::builder_ranges(connection_); });
+    const std::vector<BuilderRange> builders = internal::guard_sql(
+        "list builders of " + path, [&] { return internal::builder_ranges(connection_); });
     if (options_.keep_builds || options_.older_than) {
       for (const BuilderRange& builder : builders) delete_builds(builder);
     }
@@ -139,9 +147,7 @@ class Compactor {
   }
 
   void purge_logs(const BuilderRange& builder) {
-    BuilderRange every = builder;  // a builder's newest build may lose its text too
-    every.newest = builder.newest == INT_MAX ? INT_MAX : builder.newest + 1;
-    for_each_batch(every, 0, now_ - *options_.logs_older_than,
+    for_each_batch(through_newest(builder), 0, now_ - *options_.logs_older_than,
                    [&](const std::vector<BuildPick>& picks, const std::string& ids) {
                      transaction("delete log text of " + builder.name, [&] {
                        const internal::Contents contents = internal::contents_of(connection_, ids);
@@ -157,9 +163,8 @@ class Compactor {
   }
 
   void compress_logs(const BuilderRange& builder) {
-    BuilderRange every = builder;
-    every.newest = builder.newest == INT_MAX ? INT_MAX : builder.newest + 1;
-    for_each_batch(every, INT_MAX, 0, [&](const std::vector<BuildPick>& picks, const std::string& ids) {
+    for_each_batch(through_newest(builder), INT_MAX, 0, [&](const std::vector<BuildPick>& picks,
+                                                            const std::string& ids) {
       transaction("recompress logs of " + builder.name, [&] {
         for (const std::int64_t log : internal::logs_to_compress(connection_, ids)) {
           compress_log(log);

@@ -93,7 +93,8 @@ void print_json(const CompactReport& r) {
   field("stored_bytes_after", r.stored_bytes_after);
   field("bytes_on_disk_before", r.bytes_on_disk_before);
   field("bytes_on_disk_after", r.bytes_on_disk_after);
-  field("bytes_reclaimed", std::max<std::int64_t>(0, r.bytes_on_disk_before - r.bytes_on_disk_after));
+  field("bytes_reclaimed",
+        std::max<std::int64_t>(0, r.bytes_on_disk_before - r.bytes_on_disk_after));
   json.EndObject();
   out.Flush();
   std::cout << "\n";
