@@ -1,5 +1,6 @@
 #include "buildhist/compact.h"
 
+#include <chrono>
 #include <climits>
 #include <ctime>
 #include <filesystem>
@@ -119,8 +120,14 @@ class Compactor {
     });
   }
 
-  void progress(const std::string& line) {
-    if (options_.progress) options_.progress(line);
+  // Reports `line` unless a line went out less than a second ago (a store of a
+  // million builds is ten thousand batches); `always` for a step of its own.
+  void progress(const std::string& line, bool always = false) {
+    if (!options_.progress) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (!always && now - last_progress_ < std::chrono::seconds(1)) return;
+    last_progress_ = now;
+    options_.progress(line);
   }
 
   void delete_builds(const BuilderRange& builder) {
@@ -236,12 +243,16 @@ class Compactor {
       if (internal::auto_vacuum_mode(connection_) != 2) {
         // A store made before incremental vacuum: rewrite it once, in incremental
         // mode, holding the write lock meanwhile.
-        progress("compact: rewriting the store once to enable incremental vacuum");
+        progress("compact: rewriting the store once to enable incremental vacuum", true);
         connection_.reset_statements();
         connection_.exec("PRAGMA auto_vacuum = INCREMENTAL");
         connection_.exec("VACUUM");
       }
-      for (std::int64_t left = internal::free_pages(connection_); left > 0;) {
+      const std::int64_t free = internal::free_pages(connection_);
+      if (free > 0) {
+        progress("compact: giving " + std::to_string(free) + " free pages back", true);
+      }
+      for (std::int64_t left = free; left > 0;) {
         connection_.reset_statements();
         internal::incremental_vacuum(connection_, kVacuumPages);
         const std::int64_t now_left = internal::free_pages(connection_);
@@ -257,6 +268,7 @@ class Compactor {
   const std::int64_t now_;
   Connection connection_;
   CompactReport report_;
+  std::chrono::steady_clock::time_point last_progress_{};
 };
 
 }  // namespace
