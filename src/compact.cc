@@ -29,6 +29,8 @@ using internal::StoredChunk;
 // from a line in the middle decodes little.
 constexpr std::int64_t kChunkTextBytes = 1 << 20;
 constexpr int kZstdLevel = 6;
+// A log stored as one text chunk smaller than this is left as it is.
+constexpr std::int64_t kMinCompressBytes = 256;
 constexpr int kVacuumPages = 2048;  // per transaction: 8 MiB of 4 KiB pages
 
 std::int64_t bytes_on_disk(const std::string& path) {
@@ -173,7 +175,8 @@ class Compactor {
     for_each_batch(through_newest(builder), INT_MAX, 0, [&](const std::vector<BuildPick>& picks,
                                                             const std::string& ids) {
       transaction("recompress logs of " + builder.name, [&] {
-        for (const std::int64_t log : internal::logs_to_compress(connection_, ids)) {
+        for (const std::int64_t log :
+             internal::logs_to_compress(connection_, ids, kMinCompressBytes)) {
           compress_log(log);
         }
       });

@@ -78,13 +78,15 @@ void purge_log_text(Connection& connection, const std::string& build_ids) {
   logs.exec();
 }
 
-std::vector<std::int64_t> logs_to_compress(Connection& connection, const std::string& build_ids) {
+std::vector<std::int64_t> logs_to_compress(Connection& connection, const std::string& build_ids,
+                                           std::int64_t min_text_bytes) {
   auto& query = connection.statement(
       "SELECT l.id FROM step s JOIN log l ON l.step_id = s.id "
       "WHERE s.build_id IN " BUILDHIST_BATCH " AND l.complete = 1 "
       "AND EXISTS (SELECT 1 FROM log_chunk c WHERE c.log_id = l.id "
-      "AND (c.codec = 0 OR c.first_line > 0)) ORDER BY l.id");
+      "AND (c.first_line > 0 OR (c.codec = 0 AND c.raw_bytes >= ?2))) ORDER BY l.id");
   query.bind(1, build_ids);
+  query.bind(2, static_cast<std::int64_t>(min_text_bytes));
   std::vector<std::int64_t> logs;
   while (query.executeStep()) logs.push_back(query.getColumn(0).getInt64());
   return logs;

@@ -60,8 +60,11 @@ struct StoredChunk {
 };
 
 // The complete logs of the builds (ids as a JSON array) stored in more than one
-// chunk or in any uncompressed chunk: what recompression can improve.
-std::vector<std::int64_t> logs_to_compress(Connection& connection, const std::string& build_ids);
+// chunk, or in one uncompressed chunk of at least `min_text_bytes`: what
+// recompression can improve. (A line or two that zstd could not shrink is left
+// alone, rather than tried again by every compaction.)
+std::vector<std::int64_t> logs_to_compress(Connection& connection, const std::string& build_ids,
+                                           std::int64_t min_text_bytes);
 
 std::vector<StoredChunk> read_chunks(Connection& connection, std::int64_t log_id);
 
