@@ -15,7 +15,8 @@ bool is_stream_character(char c) { return c == 'o' || c == 'e' || c == 'h'; }
 }  // namespace
 
 Log::Log(internal::StatusKey, std::shared_ptr<internal::ShardSync> sync,
-         std::weak_ptr<internal::Shard> shard, std::int64_t id, int build_number, int step_number, LogRecord record)
+         std::weak_ptr<internal::Shard> shard, std::int64_t id, int build_number,
+         int step_number, LogRecord record)
     : sync_(std::move(sync)),
       shard_(std::move(shard)),
       id_(id),

@@ -23,7 +23,8 @@ std::string slug_for(std::string_view name) {
 }  // namespace
 
 Step::Step(internal::StatusKey, std::shared_ptr<internal::ShardSync> sync,
-           std::weak_ptr<internal::Shard> shard, std::int64_t id, int build_number, StepRecord record)
+           std::weak_ptr<internal::Shard> shard, std::int64_t id, int build_number,
+           StepRecord record)
     : sync_(std::move(sync)),
       shard_(std::move(shard)),
       id_(id),

@@ -111,8 +111,9 @@ std::int64_t parse_time(std::string_view text) {
 
 std::int64_t parse_duration(std::string_view text) {
   const auto bad = [&](std::string_view why) {
-    throw Error(ErrorCode::kInvalidArgument, "malformed duration '" + std::string(text) + "': " +
-                                                 std::string(why) + " (expected e.g. 90s, 30m, 12h, 30d, 2w)");
+    throw Error(ErrorCode::kInvalidArgument,
+                "malformed duration '" + std::string(text) + "': " + std::string(why) +
+                    " (expected a whole number and a unit: 90s, 30m, 12h, 30d, 2w)");
   };
   if (text.size() < 2) bad("expected a number and a unit");
   std::int64_t unit = 0;

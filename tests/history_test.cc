@@ -112,6 +112,21 @@ TEST_CASE("times are ISO 8601 in UTC or epoch seconds") {
   }
 }
 
+TEST_CASE("durations are a whole number and a unit: s, m, h, d, w") {
+  CHECK(parse_duration("90s") == 90);
+  CHECK(parse_duration("30m") == 1800);
+  CHECK(parse_duration("12h") == 43200);
+  CHECK(parse_duration("30d") == 2592000);
+  CHECK(parse_duration("2w") == 1209600);
+  CHECK(parse_duration("0s") == 0);
+  CHECK(parse_duration("15250284452471w") == 15250284452471 * 604800);  // the largest in range
+  for (const char* text : {"", "d", "30", "30x", "30D", "-1d", "+1d", "1.5h", " 1d", "1d ",
+                           "1 d", "99999999999999999999w", "15250284452472w"}) {
+    CAPTURE(text);
+    CHECK(refused([&] { parse_duration(text); }));
+  }
+}
+
 TEST_CASE("a page of builds costs the same statements whatever its size") {
   TempDir dir;
   auto store = Store::open(dir.file("store.db"));
