@@ -3,7 +3,6 @@
 #include <chrono>
 #include <climits>
 #include <ctime>
-#include <filesystem>
 #include <limits>
 #include <vector>
 
@@ -11,6 +10,7 @@
 
 #include "buildhist/error.h"
 #include "buildhist/store.h"
+#include "file_size.h"
 #include "log_codec.h"
 #include "sql/connection.h"
 #include "sql/maintenance.h"
@@ -33,14 +33,9 @@ constexpr int kZstdLevel = 6;
 constexpr std::int64_t kMinCompressBytes = 256;
 constexpr int kVacuumPages = 2048;  // per transaction: 8 MiB of 4 KiB pages
 
+// The database and its WAL, as `stats` counts them.
 std::int64_t bytes_on_disk(const std::string& path) {
-  std::int64_t total = 0;
-  for (const std::string& file : {path, path + "-wal"}) {
-    std::error_code error;
-    const auto size = std::filesystem::file_size(file, error);
-    if (!error) total += static_cast<std::int64_t>(size);
-  }
-  return total;
+  return internal::file_size_or_zero(path) + internal::file_size_or_zero(path + "-wal");
 }
 
 // `builder` with its newest build among those pick_builds() may choose: deleting it

@@ -1,11 +1,11 @@
 #include "buildhist/history.h"
 
-#include <filesystem>
 #include <thread>
 
 #include "buildhist/error.h"
 #include "buildhist/status.h"
 #include "buildhist/store.h"
+#include "file_size.h"
 #include "json_text.h"
 #include "sql/history_reader.h"
 #include "sql/migrations.h"
@@ -28,12 +28,6 @@ std::int64_t builder_id(internal::Connection& connection, std::string_view build
   const auto row = internal::find_builder(connection, builder);
   if (!row) not_found("no builder named " + quoted(builder));
   return row->id;
-}
-
-std::int64_t file_size(const std::string& path) {
-  std::error_code error;
-  const auto size = std::filesystem::file_size(path, error);
-  return error ? 0 : static_cast<std::int64_t>(size);
 }
 
 }  // namespace
@@ -153,8 +147,8 @@ StoreStats History::stats() {
   StoreStats stats = internal::read_store_counts(*reader);
   const auto info = internal::read_schema_info(*reader);
   stats.schema_version = info ? info->version : 0;
-  stats.db_bytes = file_size(store_.path());
-  stats.wal_bytes = file_size(store_.path() + "-wal");
+  stats.db_bytes = internal::file_size_or_zero(store_.path());
+  stats.wal_bytes = internal::file_size_or_zero(store_.path() + "-wal");
   if (stats.log_stored_bytes > 0) {
     stats.log_compression_ratio = static_cast<double>(stats.log_raw_bytes) /
                                   static_cast<double>(stats.log_stored_bytes);

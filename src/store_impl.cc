@@ -87,6 +87,10 @@ StoreImpl::StoreImpl(std::string path, Options options)
   last_ids_[static_cast<int>(IdKind::kBuild)] = ids.build;
   last_ids_[static_cast<int>(IdKind::kStep)] = ids.step;
   last_ids_[static_cast<int>(IdKind::kLog)] = ids.log;
+  // The reads above leave their statements mid-result, and such a statement keeps a
+  // read snapshot open that no checkpoint can copy a page past: the WAL would grow
+  // by every byte written. The writer only writes from here on.
+  writer->reset_statements();
   writes_ = std::make_unique<WriteQueue>(std::move(writer), options_.max_batch);
 }
 

@@ -193,10 +193,6 @@ void WriteQueue::commit(const std::vector<Pending>& batch) {
     try {
       guard_sql("commit " + std::to_string(batch.size()) + " writes to " + connection_->path(),
                 [&] {
-                  // A statement left mid-result (the constructor's SELECTs) keeps its
-                  // read snapshot open across commits, and no checkpoint can copy a
-                  // page past a reader's snapshot: the WAL would grow without end.
-                  connection_->reset_statements();
                   SQLite::Transaction transaction(connection_->db(),
                                                   SQLite::TransactionBehavior::IMMEDIATE);
                   for (const RowWrite* row : rows.rows()) apply_row_write(*connection_, *row);

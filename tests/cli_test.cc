@@ -388,6 +388,32 @@ char read_byte(int fd) {
   return read(fd, &c, 1) == 1 ? c : '\0';
 }
 
+// A child process with a pipe each way, once it has said 'R' (ready).
+struct Child {
+  pid_t pid;
+  int from_child;
+  int to_child;
+};
+
+// Forks a child that runs `body(to_parent, from_parent)`, which ends the process.
+Child fork_child(const std::function<void(int to_parent, int from_parent)>& body) {
+  int up[2], down[2];
+  REQUIRE(pipe(up) == 0);
+  REQUIRE(pipe(down) == 0);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    close(up[0]);
+    close(down[1]);
+    body(up[1], down[0]);
+    _exit(5);  // not reached: each body exits itself
+  }
+  close(up[1]);
+  close(down[0]);
+  REQUIRE(read_byte(up[0]) == 'R');
+  return Child{pid, up[0], down[1]};
+}
+
 }  // namespace
 
 // ===========================================================================
@@ -1437,19 +1463,7 @@ TEST_CASE("log --follow prints every line a concurrent master appends, then exit
   const std::string db = dir.file("tail.db");
   Store::open(db);  // the schema exists before either process starts
 
-  int ready[2], go[2];
-  REQUIRE(pipe(ready) == 0);
-  REQUIRE(pipe(go) == 0);
-  const pid_t writer = fork();
-  REQUIRE(writer >= 0);
-  if (writer == 0) {
-    close(ready[0]);
-    close(go[1]);
-    slow_writer(db, ready[1], go[0]);
-  }
-  close(ready[1]);
-  close(go[0]);
-  REQUIRE(read_byte(ready[0]) == 'R');
+  const Child writer = fork_child([&](int ready, int go) { slow_writer(db, ready, go); });
 
   const Running follower =
       start_buildhist({"--db", db, "--json", "log", "tail/1/run/stdio", "--follow"},
@@ -1462,17 +1476,17 @@ TEST_CASE("log --follow prints every line a concurrent master appends, then exit
   CHECK(started);
   CHECK(line_count(out) == kFollowFirst);
   // ... and keeps going as the master appends the rest, until the log completes.
-  write_byte(go[1], 'G');
+  write_byte(writer.to_child, 'G');
   const bool ended = started && read_to_end(follower.out, out);
   if (!ended) {
     kill(follower.pid, SIGKILL);
-    kill(writer, SIGKILL);
+    kill(writer.pid, SIGKILL);
   }
   CHECK_MESSAGE(ended, "log --follow did not end after the log completed");
   close(follower.out);
-  close(go[1]);
-  close(ready[0]);
-  CHECK(wait_for(writer) == 0);
+  close(writer.to_child);
+  close(writer.from_child);
+  CHECK(wait_for(writer.pid) == 0);
   CHECK(wait_for(follower.pid) == 0);
   CHECK(buildhist::testing::read_file(dir.file("follow.err")).empty());
   check_follow_lines(out, 0);
@@ -1586,26 +1600,15 @@ namespace {
 // Runs `during` while busy_master writes into `db` from a child process (its first
 // 10 builds committed before), then stops it; returns how many builds it wrote.
 int with_busy_master(const std::string& db, const std::function<void()>& during) {
-  int ready[2], stop[2];
-  REQUIRE(pipe(ready) == 0);
-  REQUIRE(pipe(stop) == 0);
-  const pid_t master = fork();
-  REQUIRE(master >= 0);
-  if (master == 0) {
-    close(ready[0]);
-    close(stop[1]);
-    busy_master(db, ready[1], stop[0]);
-  }
-  close(ready[1]);
-  close(stop[0]);
-  REQUIRE(read_byte(ready[0]) == 'R');
+  const Child master = fork_child([&](int ready, int stop) { busy_master(db, ready, stop); });
   during();
-  write_byte(stop[1], 'S');
+  write_byte(master.to_child, 'S');
   int written = 0;
-  CHECK(read(ready[0], &written, sizeof(written)) == static_cast<ssize_t>(sizeof(written)));
-  close(stop[1]);
-  close(ready[0]);
-  CHECK(wait_for(master) == 0);  // no write of the master failed
+  CHECK(read(master.from_child, &written, sizeof(written)) ==
+        static_cast<ssize_t>(sizeof(written)));
+  close(master.to_child);
+  close(master.from_child);
+  CHECK(wait_for(master.pid) == 0);  // no write of the master failed
   CHECK(written >= 10);
   return written;
 }

@@ -128,11 +128,10 @@ void load_children(Connection& connection, const std::vector<LoadedBuild*>& buil
   guard_sql("load steps and properties of " + std::to_string(builds.size()) + " builds", [&] {
     std::unordered_map<std::int64_t, LoadedBuild*> by_id;
     for (LoadedBuild* build : builds) by_id.emplace(build->id, build);
-    const std::string ids = builds.size() == 1 ? std::string() : id_array(builds);
-
     // One build (a lookup, a refault) is `build_id = ?`, half the work of unpacking
     // a JSON array; a page binds all its ids as one array.
     const bool one = builds.size() == 1;
+    const std::string ids = one ? std::string() : id_array(builds);
     const auto bind_builds = [&](SQLite::Statement& statement) {
       if (one) {
         statement.bind(1, static_cast<std::int64_t>(builds.front()->id));
