@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "workload.h"
+#include "workload/workload.h"
 
 namespace buildhist::bench {
 

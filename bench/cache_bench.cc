@@ -21,7 +21,7 @@
 
 #include "bench_util.h"
 #include "buildhist/buildhist.h"
-#include "workload.h"
+#include "workload/workload.h"
 
 namespace buildhist::bench {
 namespace {

@@ -9,7 +9,7 @@
 #include "buildhist/buildhist.h"
 #include "cache/shard.h"
 #include "doctest_include.h"
-#include "store_impl.h"
+#include "store/store_impl.h"
 #include "temp_dir.h"
 
 using namespace buildhist;

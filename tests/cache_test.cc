@@ -13,7 +13,7 @@
 #include "cache/lru_list.h"
 #include "cache/shard.h"
 #include "doctest_include.h"
-#include "store_impl.h"
+#include "store/store_impl.h"
 #include "temp_dir.h"
 
 using namespace buildhist;

@@ -6,9 +6,9 @@
 #include <cstdlib>
 
 #include "buildhist/error.h"
-#include "json_text.h"
-#include "store_impl.h"
-#include "write_queue.h"
+#include "util/json_text.h"
+#include "store/store_impl.h"
+#include "store/write_queue.h"
 
 namespace buildhist::internal {
 

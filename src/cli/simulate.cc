@@ -16,7 +16,7 @@
 
 #include "buildhist/store.h"
 #include "cli.h"
-#include "workload.h"
+#include "workload/workload.h"
 
 namespace buildhist::cli {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "log_codec.h"
+#include "util/log_codec.h"
 
 namespace buildhist::internal {
 

@@ -8,8 +8,8 @@
 #include <rapidjson/writer.h>
 
 #include "buildhist/error.h"
-#include "json_text.h"
-#include "log_codec.h"
+#include "util/json_text.h"
+#include "util/log_codec.h"
 #include "sql/connection.h"
 
 namespace buildhist::internal {

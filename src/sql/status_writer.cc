@@ -1,7 +1,7 @@
 #include "sql/status_writer.h"
 
-#include "json_text.h"
-#include "log_codec.h"
+#include "util/json_text.h"
+#include "util/log_codec.h"
 #include "sql/connection.h"
 
 namespace buildhist::internal {

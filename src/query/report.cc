@@ -9,7 +9,7 @@
 #include <rapidjson/writer.h>
 
 #include "buildhist/error.h"
-#include "utf8.h"
+#include "util/utf8.h"
 
 namespace buildhist {
 

@@ -2,9 +2,9 @@
 
 #include "buildhist/error.h"
 #include "cache/shard.h"
-#include "names.h"
-#include "store_impl.h"
-#include "write_queue.h"
+#include "util/names.h"
+#include "store/store_impl.h"
+#include "store/write_queue.h"
 
 namespace buildhist {
 

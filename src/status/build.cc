@@ -3,8 +3,8 @@
 #include "buildhist/error.h"
 #include "buildhist/status.h"
 #include "cache/shard.h"
-#include "json_text.h"
-#include "names.h"
+#include "util/json_text.h"
+#include "util/names.h"
 
 namespace buildhist {
 

@@ -1,4 +1,4 @@
-#include "log_codec.h"
+#include "util/log_codec.h"
 
 #include <zstd.h>
 

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "buildhist/error.h"
-#include "names.h"
+#include "util/names.h"
 
 namespace buildhist {
 

@@ -5,12 +5,12 @@
 #include "buildhist/error.h"
 #include "buildhist/status.h"
 #include "buildhist/store.h"
-#include "file_size.h"
-#include "json_text.h"
+#include "util/file_size.h"
+#include "util/json_text.h"
 #include "sql/history_reader.h"
 #include "sql/migrations.h"
 #include "sql/status_reader.h"
-#include "store_impl.h"
+#include "store/store_impl.h"
 
 namespace buildhist {
 

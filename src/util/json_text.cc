@@ -1,4 +1,4 @@
-#include "json_text.h"
+#include "util/json_text.h"
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>

@@ -1,7 +1,7 @@
-#include "names.h"
+#include "util/names.h"
 
 #include "buildhist/reference.h"
-#include "utf8.h"
+#include "util/utf8.h"
 
 namespace buildhist::internal {
 

@@ -10,8 +10,8 @@
 
 #include "buildhist/error.h"
 #include "buildhist/store.h"
-#include "file_size.h"
-#include "log_codec.h"
+#include "util/file_size.h"
+#include "util/log_codec.h"
 #include "sql/connection.h"
 #include "sql/maintenance.h"
 

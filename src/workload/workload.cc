@@ -1,4 +1,4 @@
-#include "workload.h"
+#include "workload/workload.h"
 
 #include <algorithm>
 #include <array>

@@ -1,10 +1,10 @@
 #include "buildhist/error.h"
 #include "buildhist/status.h"
 #include "cache/shard.h"
-#include "log_codec.h"
+#include "util/log_codec.h"
 #include "sql/status_reader.h"
-#include "store_impl.h"
-#include "write_queue.h"
+#include "store/store_impl.h"
+#include "store/write_queue.h"
 
 namespace buildhist {
 

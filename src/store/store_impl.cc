@@ -1,4 +1,4 @@
-#include "store_impl.h"
+#include "store/store_impl.h"
 
 #include <filesystem>
 
@@ -6,7 +6,7 @@
 #include "cache/shard.h"
 #include "sql/migrations.h"
 #include "sql/status_reader.h"
-#include "write_queue.h"
+#include "store/write_queue.h"
 
 namespace buildhist::internal {
 
