@@ -84,7 +84,7 @@ TEST_CASE("reopening a current store migrates nothing and keeps its data") {
   TempDir dir;
   {
     auto store = Store::open(dir.file("store.db"));
-    store->start_build("b", {"w", 100, "building", {}});
+    store->start_build("b", {"w", 100, "building", {}, {}});
   }
   auto store = Store::open(dir.file("store.db"));
   REQUIRE(store->build("b", 1) != nullptr);

@@ -330,3 +330,25 @@ TEST_CASE("a writing store checkpoints: its WAL stays small while the database g
   CHECK(database > 10'000'000);
   CHECK(wal < database / 2);
 }
+
+TEST_CASE("a master that numbers its own builds keeps its numbers, always increasing") {
+  TempDir dir;
+  const std::string path = dir.file("store.db");
+  {
+    auto store = Store::open(path);
+    BuildStart start = start_at(1700000000);
+    start.number = 7;
+    CHECK(store->start_build("numbered", start)->number() == 7);
+    CHECK(store->start_build("numbered", start_at(1700000001))->number() == 8);
+    start.number = 8;
+    CHECK(error_of([&] { store->start_build("numbered", start); }) ==
+          ErrorCode::kInvalidArgument);
+    start.number = 20;
+    CHECK(store->start_build("numbered", start)->number() == 20);
+  }
+  auto store = reopen(path);
+  CHECK(store->build("numbered", 7) != nullptr);
+  CHECK(store->build("numbered", 9) == nullptr);
+  CHECK(store->build("numbered", 20) != nullptr);
+  CHECK(store->start_build("numbered", start_at(1700000002))->number() == 21);
+}

@@ -35,6 +35,10 @@ struct BuildStart {
   std::int64_t started_at = 0;
   std::string state_string = "starting";
   std::vector<Property> properties;
+  // The build's number, for a master that numbers builds itself (buildbot, an
+  // import): it must be above every number the builder has had. Without it the
+  // build is numbered after the builder's last one.
+  std::optional<int> number;
 };
 
 // A page of a builder's history: newest first, numbers below `before` if given.

@@ -208,7 +208,13 @@ std::shared_ptr<Build> Shard::start(const BuildStart& start, Durability durabili
     std::lock_guard lock(sync_->mu);
     BuildRecord record;
     record.builder = builder();
-    record.number = last_number_ + 1;
+    if (start.number && *start.number <= last_number_) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "start build " + builder() + "/" + std::to_string(*start.number) +
+                      ": the builder's builds are numbered up to " +
+                      std::to_string(last_number_) + " already");
+    }
+    record.number = start.number.value_or(last_number_ + 1);
     record.worker = start.worker;
     record.started_at = start.started_at;
     record.state_string = start.state_string;
@@ -229,7 +235,7 @@ std::shared_ptr<Build> Shard::start(const BuildStart& start, Durability durabili
       unit.emplace_back(PropertyWrite{build->id_, property});
     }
     sequence = writes.submit(unit, build);
-    ++last_number_;
+    last_number_ = record.number;
     insert_locked(build, evicted);
   }
   settle(sequence, durability);
