@@ -313,7 +313,7 @@ int main_bench(int argc, char** argv) {
     const auto big_lines = flags.integer("big-log-lines");
     {
       auto store = Store::open(big);
-      auto build = store->start_build("big", BuildStart{"worker-0", 1700000000, "building", {}});
+      auto build = store->start_build("big", BuildStart{"worker-0", 1700000000, "building", {}, {}});
       auto log = build->add_step("test", 1700000000)->add_log("stdio", LogType::kStdio);
       workload::Shape shape;
       shape.log_lines = static_cast<int>(big_lines);

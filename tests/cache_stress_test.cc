@@ -28,7 +28,7 @@ std::string builder_name(int index) { return "stress-" + std::to_string(index); 
 void master(Store& store, std::atomic<int>& written) {
   for (int n = 1; n <= kBuildsPerBuilder; ++n) {
     for (int b = 0; b < kBuilders; ++b) {
-      auto build = store.start_build(builder_name(b), BuildStart{"w", n, "starting", {}});
+      auto build = store.start_build(builder_name(b), BuildStart{"w", n, "starting", {}, {}});
       for (int s = 0; s < kSteps; ++s) {
         auto step = build->add_step("s", n);
         auto log = step->add_log("stdio", LogType::kStdio);

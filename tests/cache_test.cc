@@ -317,10 +317,10 @@ TEST_CASE("5 single flight: concurrent misses on one key perform one load") {
   options.cache_capacity = 1;
   auto store = Store::open(dir.file("store.db"), options);
   {
-    auto big = store->start_build("b", BuildStart{"w", 10, "starting", {}});
+    auto big = store->start_build("b", BuildStart{"w", 10, "starting", {}, {}});
     for (int s = 0; s < 2000; ++s) big->add_step("s")->add_log("stdio", LogType::kStdio);
     big->finish(Results::kSuccess, 20);
-    store->start_build("b", BuildStart{"w", 30, "starting", {}});  // evicts build 1
+    store->start_build("b", BuildStart{"w", 30, "starting", {}, {}});  // evicts build 1
   }
   store->flush();
   REQUIRE(store->stats().live_builds == 1);
@@ -397,7 +397,7 @@ TEST_CASE("history pages by number: keyset pages concatenate to the whole histor
 TEST_CASE("history includes running builds whose rows are not committed yet") {
   TempDir dir;
   auto store = Store::open(dir.file("store.db"));
-  auto build = store->start_build("b", BuildStart{"w", 1, "starting", {}});
+  auto build = store->start_build("b", BuildStart{"w", 1, "starting", {}, {}});
   const auto page = store->history("b");
   REQUIRE(page.size() == 1);
   CHECK(page[0] == build);
@@ -408,7 +408,7 @@ TEST_CASE("8 updates are seen through every reference and after a refault") {
   Options options;
   options.cache_capacity = 1;
   auto store = Store::open(dir.file("store.db"), options);
-  auto build = store->start_build("b", BuildStart{"w", 1, "starting", {}});
+  auto build = store->start_build("b", BuildStart{"w", 1, "starting", {}, {}});
   auto log = build->add_step("compile")->add_log("stdio", LogType::kStdio);
   auto step_by_name = build->step("compile");
   auto step_by_log = log->step();
@@ -420,7 +420,7 @@ TEST_CASE("8 updates are seen through every reference and after a refault") {
   step_by_name.reset();
   step_by_log.reset();
   log.reset();
-  store->start_build("b", BuildStart{"w", 2, "starting", {}});  // evicts build 1
+  store->start_build("b", BuildStart{"w", 2, "starting", {}, {}});  // evicts build 1
   store->flush();
   CHECK(store->stats().live_builds == 1);
   CHECK(store->build("b", 1)->step(0)->record().state_string == "compiling 3/10");
@@ -431,7 +431,7 @@ TEST_CASE("a build with writes not yet committed stays pinned by them") {
   Options options;
   options.cache_capacity = 0;  // the LRU holds nothing: only the writes pin
   auto store = Store::open(dir.file("store.db"), options);
-  store->start_build("b", BuildStart{"w", 1, "starting", {}})->set_state_string("queued");
+  store->start_build("b", BuildStart{"w", 1, "starting", {}, {}})->set_state_string("queued");
   // Whether or not it is committed yet, the one object (or the row) says so.
   CHECK(store->build("b", 1)->record().state_string == "queued");
   store->flush();

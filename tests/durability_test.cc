@@ -128,6 +128,6 @@ TEST_CASE("flushed builds survive SIGKILL and nothing half-written is visible") 
   }
   CHECK(complete >= kFlushed);
   // The store is writable again after the crash, numbering on from what survived.
-  auto next = store->start_build("crashy", BuildStart{"w", 5000, "starting", {}});
+  auto next = store->start_build("crashy", BuildStart{"w", 5000, "starting", {}, {}});
   CHECK(store->build("crashy", next->number() - 1) != nullptr);
 }

@@ -225,7 +225,7 @@ TEST_CASE("follow sees lines another connection commits, in order, and ends with
   TempDir dir;
   const std::string path = dir.file("store.db");
   auto writer = Store::open(path);
-  auto build = writer->start_build("b", BuildStart{"w", 1700000000, "building", {}});
+  auto build = writer->start_build("b", BuildStart{"w", 1700000000, "building", {}, {}});
   auto log = build->add_step("test", 1700000000)->add_log("stdio", LogType::kStdio);
   log->append("oline 0\n", Durability::kImmediate);
 
