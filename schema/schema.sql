@@ -1,6 +1,7 @@
--- The current schema of a buildhist store (version 1), as every migration in
--- migrations/ leaves it. tests/schema_test.cc proves the two agree; change both together.
-
+-- The current schema of a buildhist store (version 2), as every migration in
+-- migrations/ leaves it (made by `sqlite3 STORE .schema` on a new store: a column
+-- that a migration added sits where ALTER TABLE puts it). tests/schema_test.cc
+-- proves the two agree; change both together.
 
 CREATE TABLE meta (
   key TEXT PRIMARY KEY,
@@ -10,7 +11,7 @@ CREATE TABLE meta (
 CREATE TABLE builder (
   id INTEGER PRIMARY KEY,
   name TEXT NOT NULL UNIQUE CHECK (length(name) > 0)
-);
+, build_count INTEGER NOT NULL DEFAULT 0);
 
 CREATE TABLE build (
   id INTEGER PRIMARY KEY,
@@ -24,7 +25,9 @@ CREATE TABLE build (
   results INTEGER CHECK (results BETWEEN 0 AND 6),
   UNIQUE (builder_id, number)
 );
+
 CREATE INDEX build_started ON build (builder_id, started_at);
+
 CREATE INDEX build_complete ON build (complete_at);
 
 CREATE TABLE build_property (
@@ -35,7 +38,7 @@ CREATE TABLE build_property (
   source TEXT NOT NULL,
   PRIMARY KEY (build_id, name)
 ) WITHOUT ROWID;
--- "Which builds have got_revision = X" is one lookup on this index.
+
 CREATE INDEX build_property_value ON build_property (name, value);
 
 CREATE TABLE step (
@@ -67,8 +70,6 @@ CREATE TABLE log (
   UNIQUE (step_id, name)
 );
 
--- Whole lines first_line..last_line of a log, each ended by '\n'. codec 0 is the
--- text itself, codec 1 is zstd; raw_bytes is the text's size either way.
 CREATE TABLE log_chunk (
   id INTEGER PRIMARY KEY,
   log_id INTEGER NOT NULL
@@ -79,4 +80,21 @@ CREATE TABLE log_chunk (
   raw_bytes INTEGER NOT NULL,
   content BLOB NOT NULL
 );
+
 CREATE UNIQUE INDEX log_chunk_lines ON log_chunk (log_id, first_line);
+
+CREATE TRIGGER build_counted AFTER INSERT ON build BEGIN
+  UPDATE builder SET build_count = build_count + 1 WHERE id = NEW.builder_id;
+END;
+
+CREATE TRIGGER build_uncounted AFTER DELETE ON build BEGIN
+  UPDATE builder SET build_count = build_count - 1 WHERE id = OLD.builder_id;
+END;
+
+CREATE TABLE numbering (
+  builder_id INTEGER PRIMARY KEY
+    REFERENCES builder (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
+  holder TEXT NOT NULL,
+  wanted INTEGER NOT NULL CHECK (wanted IN (0, 1)),
+  shared_at INTEGER NOT NULL
+);

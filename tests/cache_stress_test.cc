@@ -9,7 +9,7 @@
 #include "buildhist/buildhist.h"
 #include "cache/shard.h"
 #include "doctest_include.h"
-#include "store/store_impl.h"
+#include "store/store_access.h"
 #include "temp_dir.h"
 
 using namespace buildhist;
@@ -117,7 +117,7 @@ TEST_CASE("threads writing, reading, following handles and dropping keep every i
   for (int r = 0; r < kReaders; ++r) CHECK(failures[r] == 0);
 
   store->flush();
-  for (const auto& shard : store->impl().shards()) shard->check_invariants();
+  for (const auto& shard : buildhist::internal::StoreAccess::shards(*store)) shard->check_invariants();
   // Nobody holds anything now: what is alive is exactly what the LRUs hold.
   const CacheStats stats = store->stats();
   CHECK(stats.resident_builds <= kBuilders * 8);

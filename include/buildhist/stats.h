@@ -11,6 +11,7 @@ struct CacheStats {
   std::uint64_t misses = 0;     // lookups that had to load from SQLite
   std::uint64_t refaults = 0;   // of the misses: a parent reloaded through a child's handle
   std::uint64_t evictions = 0;  // builds the LRU let go of
+  std::uint64_t in_flight_waits = 0;  // lookups that waited for another thread's load of the key
   std::uint64_t resident_builds = 0;  // builds held by the LRU's own references
   std::uint64_t live_builds = 0;      // build objects alive, whoever holds them
   std::uint64_t live_steps = 0;
@@ -18,6 +19,7 @@ struct CacheStats {
   std::uint64_t sql_statements = 0;   // statements stepped, by readers and the writer
   std::uint64_t commits = 0;          // group commits by the writer
   std::uint64_t writes = 0;           // writes committed
+  std::uint64_t busy_retries = 0;     // commits tried again: another process held the store's lock
 };
 
 }  // namespace buildhist

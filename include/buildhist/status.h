@@ -18,6 +18,7 @@
 #ifndef BUILDHIST_STATUS_H_
 #define BUILDHIST_STATUS_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -38,8 +39,21 @@ class Log;
 
 namespace internal {
 class Shard;
+class StatusOwner;
 struct ShardSync;
-class WriteQueue;
+
+// A row's id in the store. The database assigns it when the writer first inserts
+// the row (so processes writing one store never collide); 0 until then. Set by the
+// writer thread, read by any: atomic.
+class RowId {
+ public:
+  explicit RowId(std::int64_t id = 0) noexcept : id_(id) {}
+  std::int64_t get() const noexcept { return id_.load(std::memory_order_acquire); }
+  void set(std::int64_t id) noexcept { id_.store(id, std::memory_order_release); }
+
+ private:
+  std::atomic<std::int64_t> id_;
+};
 
 // Only the cache and a parent make status objects. Their constructors are public,
 // so that std::make_shared can place each object in one allocation with its
@@ -57,7 +71,7 @@ class Build : public std::enable_shared_from_this<Build> {
  public:
   ~Build();
   Build(internal::StatusKey, std::shared_ptr<internal::ShardSync> sync,
-        std::weak_ptr<internal::Shard> shard, std::int64_t id, BuildRecord record,
+        std::weak_ptr<internal::StatusOwner> owner, std::int64_t id, BuildRecord record,
         std::vector<Property> properties);
   Build(const Build&) = delete;
   Build& operator=(const Build&) = delete;
@@ -101,6 +115,12 @@ class Build : public std::enable_shared_from_this<Build> {
   friend class Step;
   friend class Log;
 
+  // Runs `change` on a copy of the record under the shard mutex, after checking the
+  // build may still be written, then queues it and keeps it. `change` may throw to
+  // refuse: nothing changes then.
+  void update(const char* what, Durability durability,
+              const std::function<void(BuildRecord&)>& change);
+
   // REQUIRES: the shard mutex is held.
   std::shared_ptr<Step> step_locked(std::string_view name) const;
   void check_writable_locked(const char* what) const;
@@ -109,8 +129,8 @@ class Build : public std::enable_shared_from_this<Build> {
   // build's reference counts (the cache allocates builds line-aligned).
   const int number_;
   const std::shared_ptr<internal::ShardSync> sync_;
-  const std::weak_ptr<internal::Shard> shard_;
-  const std::int64_t id_;  // row id in the store
+  const std::weak_ptr<internal::StatusOwner> owner_;  // the builder's cache shard
+  internal::RowId id_;
   // Guarded by sync_->mu, but for record_.builder and record_.number, which never change.
   BuildRecord record_;
   std::vector<Property> properties_;
@@ -121,7 +141,7 @@ class Step : public std::enable_shared_from_this<Step> {
  public:
   ~Step();
   Step(internal::StatusKey, std::shared_ptr<internal::ShardSync> sync,
-       std::weak_ptr<internal::Shard> shard, std::int64_t id, int build_number,
+       std::weak_ptr<internal::StatusOwner> owner, std::int64_t id, int build_number,
        StepRecord record);
   Step(const Step&) = delete;
   Step& operator=(const Step&) = delete;
@@ -167,8 +187,8 @@ class Step : public std::enable_shared_from_this<Step> {
               const std::function<void(StepRecord&)>& change);
 
   const std::shared_ptr<internal::ShardSync> sync_;
-  const std::weak_ptr<internal::Shard> shard_;
-  const std::int64_t id_;
+  const std::weak_ptr<internal::StatusOwner> owner_;
+  internal::RowId id_;
   const int build_number_;
   const int number_;
   // Guarded by sync_->mu.
@@ -181,7 +201,7 @@ class Log {
  public:
   ~Log();
   Log(internal::StatusKey, std::shared_ptr<internal::ShardSync> sync,
-      std::weak_ptr<internal::Shard> shard, std::int64_t id, int build_number, int step_number,
+      std::weak_ptr<internal::StatusOwner> owner, std::int64_t id, int build_number, int step_number,
       LogRecord record);
   Log(const Log&) = delete;
   Log& operator=(const Log&) = delete;
@@ -217,8 +237,8 @@ class Log {
   void check_writable_locked(const Build& build, const char* what) const;
 
   const std::shared_ptr<internal::ShardSync> sync_;
-  const std::weak_ptr<internal::Shard> shard_;
-  const std::int64_t id_;
+  const std::weak_ptr<internal::StatusOwner> owner_;
+  internal::RowId id_;
   const int build_number_;
   const int step_number_;
   const std::string slug_;

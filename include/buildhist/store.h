@@ -4,8 +4,10 @@
 // shard per builder, a bounded LRU of builds in each), and a writer thread that
 // persists writes in order, many to a transaction (group commit).
 //
-// Thread-safety: every method may be called from any thread. Only one process
-// may write to a store at a time; any number may read it (see History).
+// Thread-safety: every method may be called from any thread. Several processes
+// may write one store at once (a master and an import, masters on distinct
+// builders, even on one builder: build numbers are never given twice); any number
+// may read it (see History).
 #ifndef BUILDHIST_STORE_H_
 #define BUILDHIST_STORE_H_
 
@@ -24,6 +26,7 @@ namespace buildhist {
 
 namespace internal {
 class StoreImpl;
+struct StoreAccess;
 }
 
 // The current schema version of a store this buildhist writes.
@@ -87,10 +90,9 @@ class Store {
 
   CacheStats stats() const;
 
-  // The implementation, for the library's own query layer (History, Report).
-  internal::StoreImpl& impl() noexcept { return *impl_; }
-
  private:
+  friend struct internal::StoreAccess;  // the library's own layers above the store
+
   explicit Store(std::shared_ptr<internal::StoreImpl> impl);
 
   std::shared_ptr<internal::StoreImpl> impl_;

@@ -6,9 +6,8 @@
 #include <cstdlib>
 
 #include "buildhist/error.h"
+#include "sql/connection.h"
 #include "util/json_text.h"
-#include "store/store_impl.h"
-#include "store/write_queue.h"
 
 namespace buildhist::internal {
 
@@ -36,22 +35,41 @@ void erase_expired(Map& map, Expired expired) {
 
 }  // namespace
 
-std::shared_ptr<Shard> open_shard(const std::weak_ptr<Shard>& shard, const char* what) {
-  auto open = shard.lock();
-  if (!open) throw Error(ErrorCode::kClosed, std::string(what) + ": the store is closed");
-  return open;
-}
-
-Shard::Shard(StoreImpl& store, std::string builder, std::int64_t builder_id, int last_number,
-             std::size_t capacity)
-    : store_(store),
-      sync_(std::make_shared<ShardSync>(std::move(builder))),
+Shard::Shard(Engine& engine, std::string builder, std::int64_t builder_id, int last_number,
+             std::optional<Numbering> numbering, std::size_t capacity)
+    : engine_(engine),
+      sync_(std::make_shared<ShardSync>(std::move(builder), builder_id)),
       builder_id_(builder_id),
       capacity_(capacity),
       build_blocks_(std::make_shared<BlockPool>()),
-      last_number_(last_number) {}
+      last_number_(last_number),
+      numbering_(numbering) {
+  require(!numbering || *numbering != Numbering::kWaiting, "a shard numbers, or the store does");
+}
 
 Shard::~Shard() = default;
+
+void Shard::set_load_hook(std::function<void(int)> hook) {
+  std::lock_guard lock(sync_->mu);
+  load_hook_ = std::move(hook);
+}
+
+std::optional<LoadedBuild> Shard::load(int number) {
+  std::optional<LoadedBuild> loaded;
+  {
+    auto reader = engine_.reader();
+    ReadSnapshot snapshot(*reader);  // the row and its children as of one moment
+    loaded = load_build_row(*reader, builder_id_, builder(), number);
+    if (loaded) load_children(*reader, {&*loaded});
+  }
+  std::function<void(int)> hook;
+  {
+    std::lock_guard lock(sync_->mu);
+    hook = load_hook_;
+  }
+  if (hook) hook(number);
+  return loaded;
+}
 
 std::shared_ptr<Build> Shard::get(int number, Via via) {
   Evicted evicted;
@@ -65,6 +83,7 @@ std::shared_ptr<Build> Shard::get(int number, Via via) {
     }
     if (const auto it = loading_.find(number); it != loading_.end()) {
       ++hits_;  // served by the load already in flight, not by one of its own
+      ++waited_in_flight_;
       in_flight = it->second;
     } else {
       ++misses_;
@@ -76,9 +95,7 @@ std::shared_ptr<Build> Shard::get(int number, Via via) {
 
   std::optional<LoadedBuild> loaded;
   try {
-    auto reader = store_.reader();
-    loaded = load_build_row(*reader, builder_id_, builder(), number);
-    if (loaded) load_children(*reader, {&*loaded});
+    loaded = load(number);
   } catch (...) {
     {
       std::lock_guard lock(sync_->mu);
@@ -105,7 +122,26 @@ std::vector<std::shared_ptr<Build>> Shard::page(const HistoryPage& page) {
   if (page.limit <= 0) {
     throw Error(ErrorCode::kInvalidArgument, "a history page needs a positive limit");
   }
-  auto reader = store_.reader();
+  const int ceiling = page.before.value_or(std::numeric_limits<int>::max());
+  // Registered before the rows are read: the newest `limit` live builds below the
+  // ceiling, held, so none of them can die and be materialized again from rows
+  // older than its last write (every live build the page can hold is among them,
+  // since the page's range holds at most `limit` builds). A build started after
+  // this point is not among them: it is looked up by number, not from the rows.
+  std::vector<std::shared_ptr<Build>> held;
+  int started_after = 0;
+  {
+    std::lock_guard lock(sync_->mu);
+    started_after = last_number_;
+    for (auto it = builds_.lower_bound(ceiling); it != builds_.begin() &&
+                                                 held.size() < static_cast<std::size_t>(page.limit);) {
+      --it;
+      if (auto build = it->second.build.lock()) held.push_back(std::move(build));
+    }
+  }
+
+  auto reader = engine_.reader();
+  std::optional<ReadSnapshot> snapshot(std::in_place, *reader);
   std::vector<LoadedBuild> rows =
       load_page_rows(*reader, builder_id_, builder(), page.before, page.limit);
 
@@ -115,6 +151,7 @@ std::vector<std::shared_ptr<Build>> Shard::page(const HistoryPage& page) {
     std::shared_ptr<Build> build;
     LoadedBuild* row = nullptr;
     std::shared_future<std::shared_ptr<Build>> in_flight;
+    bool by_number = false;  // started after the rows were read: get() it
   };
   std::vector<Slot> slots;
   std::vector<LoadedBuild*> to_load;
@@ -123,14 +160,15 @@ std::vector<std::shared_ptr<Build>> Shard::page(const HistoryPage& page) {
   {
     std::lock_guard lock(sync_->mu);
     const int floor = static_cast<int>(rows.size()) == page.limit ? rows.back().record.number : 0;
-    const int ceiling = page.before.value_or(std::numeric_limits<int>::max());
-    for (LoadedBuild& row : rows) slots.push_back(Slot{row.record.number, nullptr, &row, {}});
+    for (LoadedBuild& row : rows) slots.push_back(Slot{row.record.number, nullptr, &row, {}, false});
     for (auto it = builds_.lower_bound(floor + 1); it != builds_.end() && it->first < ceiling;
          ++it) {
       const bool listed = std::any_of(rows.begin(), rows.end(), [&](const LoadedBuild& row) {
         return row.record.number == it->first;
       });
-      if (!listed && !it->second.build.expired()) slots.push_back(Slot{it->first, nullptr, nullptr, {}});
+      if (!listed && !it->second.build.expired()) {
+        slots.push_back(Slot{it->first, nullptr, nullptr, {}, false});
+      }
     }
     std::sort(slots.begin(), slots.end(),
               [](const Slot& a, const Slot& b) { return a.number > b.number; });
@@ -141,7 +179,10 @@ std::vector<std::shared_ptr<Build>> Shard::page(const HistoryPage& page) {
         ++hits_;
       } else if (const auto it = loading_.find(slot.number); it != loading_.end()) {
         ++hits_;
+        ++waited_in_flight_;
         slot.in_flight = it->second;
+      } else if (slot.number > started_after || slot.row == nullptr) {
+        slot.by_number = true;
       } else {
         ++misses_;
         promises.emplace_back();
@@ -153,6 +194,7 @@ std::vector<std::shared_ptr<Build>> Shard::page(const HistoryPage& page) {
 
   try {
     load_children(*reader, to_load);
+    snapshot.reset();
   } catch (...) {
     {
       std::lock_guard lock(sync_->mu);
@@ -182,6 +224,8 @@ std::vector<std::shared_ptr<Build>> Shard::page(const HistoryPage& page) {
       builds.push_back(std::move(slot.build));
     } else if (slot.in_flight.valid()) {
       if (auto build = slot.in_flight.get()) builds.push_back(std::move(build));
+    } else if (slot.by_number) {
+      if (auto build = get(slot.number, Via::kLookup)) builds.push_back(std::move(build));
     } else {
       builds.push_back(materialized[next_loaded++]);
     }
@@ -189,57 +233,131 @@ std::vector<std::shared_ptr<Build>> Shard::page(const HistoryPage& page) {
   return builds;
 }
 
-std::shared_ptr<Build> Shard::start(const BuildStart& start, Durability durability) {
+namespace {
+
+// The properties a build starts with: checked, by name, one of each.
+std::vector<Property> start_properties(const BuildStart& start, const std::string& builder) {
   for (const Property& property : start.properties) {
     if (property.name.empty()) {
-      throw Error(ErrorCode::kInvalidArgument, "start build of " + builder() +
+      throw Error(ErrorCode::kInvalidArgument, "start build of " + builder +
                                                    ": a property has an empty name");
     }
     if (!is_json_value(property.value)) {
-      throw Error(ErrorCode::kInvalidArgument, "start build of " + builder() + ": property " +
+      throw Error(ErrorCode::kInvalidArgument, "start build of " + builder + ": property " +
                                                    property.name + " is not one JSON value");
     }
   }
-  WriteQueue& writes = store_.writes();  // throws for a read-only or closed store
-  Evicted evicted;
-  std::shared_ptr<Build> build;
-  std::uint64_t sequence = 0;
-  {
-    std::lock_guard lock(sync_->mu);
-    BuildRecord record;
-    record.builder = builder();
-    if (start.number && *start.number <= last_number_) {
-      throw Error(ErrorCode::kInvalidArgument,
-                  "start build " + builder() + "/" + std::to_string(*start.number) +
-                      ": the builder's builds are numbered up to " +
-                      std::to_string(last_number_) + " already");
+  std::vector<Property> properties = start.properties;
+  std::stable_sort(properties.begin(), properties.end(),
+                   [](const Property& a, const Property& b) { return a.name < b.name; });
+  // The last value given for a name wins, as a later set_property would.
+  std::vector<Property> unique;
+  for (Property& property : properties) {
+    if (!unique.empty() && unique.back().name == property.name) {
+      unique.back() = std::move(property);
+    } else {
+      unique.push_back(std::move(property));
     }
-    record.number = start.number.value_or(last_number_ + 1);
-    record.worker = start.worker;
-    record.started_at = start.started_at;
-    record.state_string = start.state_string;
-    std::vector<Property> properties = start.properties;
-    std::sort(properties.begin(), properties.end(),
-              [](const Property& a, const Property& b) { return a.name < b.name; });
-    properties.erase(std::unique(properties.begin(), properties.end(),
-                                 [](const Property& a, const Property& b) {
-                                   return a.name == b.name;
-                                 }),
-                     properties.end());
-    build = std::allocate_shared<Build>(PoolAllocator<Build>(build_blocks_), StatusKey(), sync_,
-                                        weak_from_this(),
-                                        store_.next_id(StoreImpl::IdKind::kBuild), record,
-                                        properties);
-    std::vector<RowWrite> unit{BuildRowWrite{build->id_, builder_id_, record}};
-    for (const Property& property : properties) {
-      unit.emplace_back(PropertyWrite{build->id_, property});
-    }
-    sequence = writes.submit(unit, build);
-    last_number_ = record.number;
-    insert_locked(build, evicted);
   }
-  settle(sequence, durability);
+  return unique;
+}
+
+BuildRecord start_record(const BuildStart& start, const std::string& builder, int number) {
+  BuildRecord record;
+  record.builder = builder;
+  record.number = number;
+  record.worker = start.worker;
+  record.started_at = start.started_at;
+  record.state_string = start.state_string;
+  return record;
+}
+
+}  // namespace
+
+std::shared_ptr<Build> Shard::start(const BuildStart& start, Durability durability) {
+  if (start.number && *start.number < 1) {
+    throw Error(ErrorCode::kInvalidArgument, "start build of " + builder() +
+                                                 ": build numbers start at 1, not " +
+                                                 std::to_string(*start.number));
+  }
+  std::vector<Property> properties = start_properties(start, builder());
+  std::uint64_t sequence = 0;
+  for (;;) {
+    std::optional<Numbering> numbering;
+    {
+      std::lock_guard lock(sync_->mu);
+      numbering = numbering_;
+    }
+    if (!numbering) {
+      const NumberingState state = engine_.acquire_numbering(builder());
+      std::lock_guard lock(sync_->mu);
+      if (!numbering_) {
+        numbering_ = state.numbering;
+        last_number_ = std::max(last_number_, state.last_number);
+      }
+      continue;
+    }
+    std::shared_ptr<Build> build = *numbering == Numbering::kHeld
+                                       ? start_held(start, properties, sequence)
+                                       : start_shared(start, properties, sequence);
+    if (build) {
+      settle(sequence, durability);
+      return build;
+    }
+  }
+}
+
+std::shared_ptr<Build> Shard::start_held(const BuildStart& start,
+                                         std::vector<Property>& properties,
+                                         std::uint64_t& sequence) {
+  Admission admission = engine_.admit(1 + properties.size());
+  Evicted evicted;
+  std::lock_guard lock(sync_->mu);
+  if (numbering_ != Numbering::kHeld) return nullptr;  // handed over meanwhile
+  if (start.number && *start.number <= last_number_) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "start build " + builder() + "/" + std::to_string(*start.number) +
+                    ": the builder's builds are numbered up to " + std::to_string(last_number_) +
+                    " already");
+  }
+  BuildRecord record = start_record(start, builder(), start.number.value_or(last_number_ + 1));
+  auto build = std::allocate_shared<Build>(PoolAllocator<Build>(build_blocks_), StatusKey(), sync_,
+                                           weak_from_this(), 0, record, properties);
+  std::vector<RowWrite> unit{BuildRowWrite{&build->id_, builder_id_, record}};
+  for (const Property& property : properties) {
+    unit.emplace_back(PropertyWrite{&build->id_, property});
+  }
+  sequence = engine_.enqueue(admission, unit, build);
+  last_number_ = record.number;
+  insert_locked(build, evicted);
   return build;
+}
+
+std::shared_ptr<Build> Shard::start_shared(const BuildStart& start,
+                                           std::vector<Property>& properties,
+                                           std::uint64_t& sequence) {
+  BuildRecord record = start_record(start, builder(), 0);
+  const ClaimedBuild claimed =
+      engine_.claim_build(BuildClaim{builder_id_, builder(), start.number, &record, &properties});
+  record.number = claimed.number;
+  Evicted evicted;
+  std::lock_guard lock(sync_->mu);
+  // The build is in the store already: a later start may number in memory again,
+  // so last_number_ must not fall behind it.
+  last_number_ = std::max(last_number_, claimed.number);
+  auto build = std::allocate_shared<Build>(PoolAllocator<Build>(build_blocks_), StatusKey(), sync_,
+                                           weak_from_this(), claimed.id, record, properties);
+  sequence = 0;
+  insert_locked(build, evicted);
+  return build;
+}
+
+void Shard::hand_over_numbering(const std::string& holder) {
+  std::lock_guard lock(sync_->mu);
+  if (numbering_ != Numbering::kHeld) return;
+  numbering_ = Numbering::kShared;
+  // Behind every build this shard numbered: the other process numbers after them.
+  engine_.enqueue_control(NumberingRelease{builder_id_, holder});
 }
 
 Shard::Children& Shard::children_locked(int number) {
@@ -258,18 +376,42 @@ void Shard::add_log_locked(const std::shared_ptr<Log>& log) {
   children_locked(log->build_number_).logs.push_back(log);
 }
 
-std::uint64_t Shard::submit_locked(std::span<RowWrite> writes,
-                                  const std::shared_ptr<const Build>& build) {
-  return store_.writes().submit(writes, build);
+void Shard::pin_locked(const std::shared_ptr<Build>& build) {
+  auto& [pinned, count] = pinned_[build->number()];
+  require(!pinned || pinned == build, "a pin holds the one live build of its number");
+  pinned = build;
+  ++count;
+}
+
+void Shard::unpin_locked(int build_number) {
+  const auto it = pinned_.find(build_number);
+  require(it != pinned_.end() && it->second.second > 0, "an unpin matches a pin");
+  if (--it->second.second == 0) {
+    // The caller holds the build (it is writing to it), so this frees nothing here.
+    pinned_.erase(it);
+  }
+}
+
+Admission Shard::admit(std::size_t writes) { return engine_.admit(writes); }
+
+std::uint64_t Shard::enqueue_locked(Admission& admission, std::span<RowWrite> writes,
+                                    const std::shared_ptr<const Build>& build) {
+  return engine_.enqueue(admission, writes, build);
 }
 
 void Shard::settle(std::uint64_t sequence, Durability durability) {
-  if (durability == Durability::kImmediate) store_.writes().wait(sequence);
+  if (durability == Durability::kImmediate && sequence != 0) engine_.wait(sequence);
 }
 
-std::int64_t Shard::next_step_id() { return store_.next_id(StoreImpl::IdKind::kStep); }
+void Shard::wait_committed(std::uint64_t sequence) {
+  if (sequence != 0) engine_.wait(sequence);
+}
 
-std::int64_t Shard::next_log_id() { return store_.next_id(StoreImpl::IdKind::kLog); }
+void Shard::read_log(std::int64_t log_id, std::int64_t from, std::int64_t limit,
+                     const std::function<bool(const LogLine&)>& sink) {
+  auto reader = engine_.reader();
+  read_log_lines(*reader, log_id, from, limit, sink);
+}
 
 void Shard::add_stats(CacheStats& stats) const {
   std::lock_guard lock(sync_->mu);
@@ -277,6 +419,7 @@ void Shard::add_stats(CacheStats& stats) const {
   stats.misses += misses_;
   stats.refaults += refaults_;
   stats.evictions += evictions_;
+  stats.in_flight_waits += waited_in_flight_;
   stats.resident_builds += lru_.size();
   stats.live_builds += static_cast<std::uint64_t>(sync_->live_builds.load());
   stats.live_steps += static_cast<std::uint64_t>(sync_->live_steps.load());
@@ -286,7 +429,10 @@ void Shard::add_stats(CacheStats& stats) const {
 std::vector<std::shared_ptr<Build>> Shard::release_resident() {
   std::lock_guard lock(sync_->mu);
   for (auto& [number, entry] : builds_) entry.lru_slot = Lru::kNoSlot;
-  return lru_.take_all();
+  std::vector<std::shared_ptr<Build>> released = lru_.take_all();
+  for (auto& [number, pin] : pinned_) released.push_back(std::move(pin.first));
+  pinned_.clear();
+  return released;
 }
 
 Shard::BuildMap::iterator Shard::find_entry_locked(int number) {
@@ -361,16 +507,16 @@ std::shared_ptr<Build> Shard::materialize_locked(LoadedBuild&& loaded) {
       if (auto object = reference.lock()) live.push_back(std::move(object));
     }
     std::sort(live.begin(), live.end(),
-              [](const auto& a, const auto& b) { return a->id_ < b->id_; });
+              [](const auto& a, const auto& b) { return a->id_.get() < b->id_.get(); });
     return live;
   };
   const auto find_by_id = [](const auto& live, std::int64_t id) {
     using Pointer = std::decay_t<decltype(live.front())>;
     const auto it = std::lower_bound(live.begin(), live.end(), id,
                                      [](const auto& object, std::int64_t key) {
-                                       return object->id_ < key;
+                                       return object->id_.get() < key;
                                      });
-    return it != live.end() && (*it)->id_ == id ? *it : Pointer();
+    return it != live.end() && (*it)->id_.get() == id ? *it : Pointer();
   };
   BuildEntry& entry = builds_[number];
   std::vector<std::shared_ptr<Step>> live_steps;

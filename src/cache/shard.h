@@ -27,17 +27,26 @@
 //     load leaves no entry behind and caches nothing.
 //  6. A build loaded while some of its steps or logs are alive adopts them, and
 //     they point back to it: one object per key at every level.
+//  7. pinned_ holds, strongly, each build one of whose logs holds a partial line
+//     not yet written, so that line cannot be lost by eviction; its count is the
+//     number of such logs.
+//  8. numbering_ is kHeld only while this process holds the builder's numbering
+//     in the store (sql/numbering.h); then last_number_ is the builder's largest
+//     number, and start() numbers in memory. Otherwise builds are numbered by the
+//     database.
 //
-// Lock order: the store's shard-map mutex, then mu, then the write queue's mutex.
-// Nothing here waits for SQLite or another thread while holding mu; loads run
-// outside it, bracketed by loading_.
+// Lock order: mu, then the write queue's mutex. Nothing here waits for SQLite or
+// another thread while holding mu: loads, admissions and numbering run outside it,
+// loads bracketed by loading_.
 #ifndef BUILDHIST_CACHE_SHARD_H_
 #define BUILDHIST_CACHE_SHARD_H_
 
 #include <cstdint>
+#include <functional>
 #include <future>
-#include <span>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -47,22 +56,22 @@
 #include "buildhist/status.h"
 #include "buildhist/store.h"
 #include "cache/block_pool.h"
+#include "cache/engine.h"
 #include "cache/lru_list.h"
-#include "cache/shard_sync.h"
+#include "sql/numbering.h"
 #include "sql/status_reader.h"
 #include "sql/status_writer.h"
+#include "status/owner.h"
+#include "status/shard_sync.h"
 
 namespace buildhist::internal {
 
-class StoreImpl;
-
-// The shard behind `shard`; throws Error(kClosed) naming `what` once the store is closed.
-std::shared_ptr<Shard> open_shard(const std::weak_ptr<Shard>& shard, const char* what);
-
-class Shard : public std::enable_shared_from_this<Shard> {
+class Shard final : public StatusOwner, public std::enable_shared_from_this<Shard> {
  public:
-  Shard(StoreImpl& store, std::string builder, std::int64_t builder_id, int last_number,
-        std::size_t capacity);
+  // `engine` must outlive the shard. `numbering`: what the store said when the
+  // shard was made (nullopt: not asked yet, asked at the first start()).
+  Shard(Engine& engine, std::string builder, std::int64_t builder_id, int last_number,
+        std::optional<Numbering> numbering, std::size_t capacity);
   ~Shard();
 
   Shard(const Shard&) = delete;
@@ -70,38 +79,36 @@ class Shard : public std::enable_shared_from_this<Shard> {
 
   const std::shared_ptr<ShardSync>& sync() const noexcept { return sync_; }
   const std::string& builder() const noexcept { return sync_->builder; }
-  StoreImpl& store() const noexcept { return store_; }
   std::int64_t builder_id() const noexcept { return builder_id_; }
-
-  // How a lookup came: a refault is a load through a child's parent handle.
-  enum class Via { kLookup, kParentHandle };
 
   // The build `number`: the live object, or loaded once (single flight) and cached.
   // nullptr when the store has no such build. Throws Error when the load fails.
-  std::shared_ptr<Build> get(int number, Via via);
+  std::shared_ptr<Build> get(int number, Via via) override;
 
   // A page of builds through the cache in a constant number of statements.
   std::vector<std::shared_ptr<Build>> page(const HistoryPage& page);
 
-  // A new build numbered after the builder's last one, queued for writing.
+  // A new build numbered after the builder's last one (or start.number), queued for
+  // writing. REQUIRES: no lock held (it may wait for the writer or the numbering).
   std::shared_ptr<Build> start(const BuildStart& start, Durability durability);
 
-  // Entering a live build's new children into the identity map. REQUIRES: mu held.
-  void add_step_locked(const std::shared_ptr<Step>& step);
-  void add_log_locked(const std::shared_ptr<Log>& log);
+  // Another process asked for this builder's numbering: stop numbering in memory
+  // and queue the release behind the builds already numbered. From the writer's
+  // thread; REQUIRES: no lock held.
+  void hand_over_numbering(const std::string& holder);
 
-  // Queues writes, as one unit, pinned by `build`. REQUIRES: mu held, so that the
-  // queue's order is the order the objects changed in.
-  std::uint64_t submit_locked(std::span<RowWrite> writes, const std::shared_ptr<const Build>& build);
-  std::uint64_t submit_locked(RowWrite write, const std::shared_ptr<const Build>& build) {
-    return submit_locked(std::span<RowWrite>(&write, 1), build);
-  }
-
-  // Waits for write `sequence` when `durability` asks for it. REQUIRES: mu not held.
-  void settle(std::uint64_t sequence, Durability durability);
-
-  std::int64_t next_step_id();
-  std::int64_t next_log_id();
+  // StatusOwner.
+  Admission admit(std::size_t writes) override;
+  std::uint64_t enqueue_locked(Admission& admission, std::span<RowWrite> writes,
+                               const std::shared_ptr<const Build>& build) override;
+  void settle(std::uint64_t sequence, Durability durability) override;
+  void wait_committed(std::uint64_t sequence) override;
+  void add_step_locked(const std::shared_ptr<Step>& step) override;
+  void add_log_locked(const std::shared_ptr<Log>& log) override;
+  void pin_locked(const std::shared_ptr<Build>& build) override;
+  void unpin_locked(int build_number) override;
+  void read_log(std::int64_t log_id, std::int64_t from, std::int64_t limit,
+                const std::function<bool(const LogLine&)>& sink) override;
 
   void add_stats(CacheStats& stats) const;
 
@@ -109,9 +116,13 @@ class Shard : public std::enable_shared_from_this<Shard> {
   // For tests: operations check only what they touch.
   void check_invariants() const;
 
-  // Drops the LRU's references (on close); returns them so the caller frees them
-  // outside mu.
+  // Drops the LRU's references and the pins (on close); returns them so the caller
+  // frees them outside mu.
   std::vector<std::shared_ptr<Build>> release_resident();
+
+  // For tests: called by a load after it has read its rows and before it enters
+  // them into the cache, with no lock held (so a test can hold a load in flight).
+  void set_load_hook(std::function<void(int number)> hook);
 
  private:
   using Lru = LruList<std::shared_ptr<Build>>;
@@ -142,10 +153,18 @@ class Shard : public std::enable_shared_from_this<Shard> {
   void touch_locked(BuildEntry& entry, const std::shared_ptr<Build>& build, Evicted& evicted);
   // Objects for a loaded build, adopting live steps and logs. REQUIRES: mu held.
   std::shared_ptr<Build> materialize_locked(LoadedBuild&& loaded);
+  // The build's row and children, read in one snapshot, and the load hook run.
+  std::optional<LoadedBuild> load(int number);
+  // start() for a builder this process numbers. nullptr if it no longer does.
+  std::shared_ptr<Build> start_held(const BuildStart& start, std::vector<Property>& properties,
+                                    std::uint64_t& sequence);
+  // start() for a builder numbered by the database.
+  std::shared_ptr<Build> start_shared(const BuildStart& start, std::vector<Property>& properties,
+                                      std::uint64_t& sequence);
   void prune_locked();
   void check_invariants_locked() const;
 
-  StoreImpl& store_;
+  Engine& engine_;
   const std::shared_ptr<ShardSync> sync_;
   const std::int64_t builder_id_;
   const std::size_t capacity_;
@@ -153,7 +172,9 @@ class Shard : public std::enable_shared_from_this<Shard> {
 
   // Guarded by sync_->mu.
   int last_number_;
+  std::optional<Numbering> numbering_;
   Lru lru_;
+  boost::container::flat_map<int, std::pair<std::shared_ptr<Build>, int>> pinned_;
   BuildMap builds_;  // in number order, for pages
   boost::container::flat_map<int, std::shared_future<std::shared_ptr<Build>>> loading_;
   std::size_t prune_at_ = 64;
@@ -161,6 +182,8 @@ class Shard : public std::enable_shared_from_this<Shard> {
   std::uint64_t misses_ = 0;
   std::uint64_t refaults_ = 0;
   std::uint64_t evictions_ = 0;
+  std::uint64_t waited_in_flight_ = 0;  // lookups served by another thread's load
+  std::function<void(int)> load_hook_;
 };
 
 }  // namespace buildhist::internal

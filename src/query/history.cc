@@ -10,7 +10,7 @@
 #include "sql/history_reader.h"
 #include "sql/migrations.h"
 #include "sql/status_reader.h"
-#include "store/store_impl.h"
+#include "store/store_access.h"
 
 namespace buildhist {
 
@@ -33,7 +33,7 @@ std::int64_t builder_id(internal::Connection& connection, std::string_view build
 }  // namespace
 
 void History::builders(const std::function<bool(const BuilderSummary&)>& sink) {
-  auto reader = store_.impl().reader();
+  auto reader = internal::StoreAccess::impl(store_).reader();
   internal::list_builders(*reader, sink);
 }
 
@@ -43,14 +43,14 @@ void History::builds(std::string_view builder, const BuildFilter& filter,
   if (filter.before && *filter.before < 1) {
     throw Error(ErrorCode::kInvalidArgument, "build numbers start at 1");
   }
-  auto reader = store_.impl().reader();
+  auto reader = internal::StoreAccess::impl(store_).reader();
   internal::list_builds(*reader, builder_id(*reader, builder), builder, filter, sink);
 }
 
 BuildDetail History::show(std::string_view builder, int number) {
   const auto build = store_.build(builder, number);
   if (!build) {
-    auto reader = store_.impl().reader();
+    auto reader = internal::StoreAccess::impl(store_).reader();
     builder_id(*reader, builder);  // says which part is missing
     not_found("no build " + build_name(builder, number));
   }
@@ -67,7 +67,7 @@ LogDetail History::find_log(const Reference& reference) {
     throw Error(ErrorCode::kInvalidArgument,
                 "a log reference is BUILDER/NUMBER/STEP/LOG, not " + format_reference(reference));
   }
-  auto reader = store_.impl().reader();
+  auto reader = internal::StoreAccess::impl(store_).reader();
   const std::int64_t id = builder_id(*reader, reference.builder);
   const auto row =
       internal::find_log_row(*reader, id, reference.number, *reference.step, *reference.log);
@@ -96,7 +96,7 @@ void History::read_log(const LogDetail& log, std::int64_t from, std::int64_t lim
   if (from < 0 || limit < 0) {
     throw Error(ErrorCode::kInvalidArgument, "a log's lines are read from line 0, limit 0 or more");
   }
-  auto reader = store_.impl().reader();
+  auto reader = internal::StoreAccess::impl(store_).reader();
   internal::read_log_lines(*reader, log.id, from, limit, sink);
 }
 
@@ -104,7 +104,7 @@ void History::follow_log(const LogDetail& log, std::int64_t from,
                          const std::function<bool(const LogLine&)>& sink,
                          std::chrono::milliseconds poll) {
   if (from < 0) throw Error(ErrorCode::kInvalidArgument, "a log's lines are read from line 0");
-  auto reader = store_.impl().reader();
+  auto reader = internal::StoreAccess::impl(store_).reader();
   std::int64_t next = from;
   bool more = true;
   const auto forward = [&](const LogLine& line) {
@@ -134,7 +134,7 @@ void History::find_by_property(std::string_view name, std::string_view value,
                                std::optional<std::string_view> builder,
                                const std::function<bool(const BuildRecord&)>& sink) {
   if (name.empty()) throw Error(ErrorCode::kInvalidArgument, "a property name is empty");
-  auto reader = store_.impl().reader();
+  auto reader = internal::StoreAccess::impl(store_).reader();
   std::optional<std::int64_t> id;
   if (builder) id = builder_id(*reader, *builder);
   const std::string as_string = internal::json_quote(value);
@@ -143,7 +143,7 @@ void History::find_by_property(std::string_view name, std::string_view value,
 }
 
 StoreStats History::stats() {
-  auto reader = store_.impl().reader();
+  auto reader = internal::StoreAccess::impl(store_).reader();
   StoreStats stats = internal::read_store_counts(*reader);
   const auto info = internal::read_schema_info(*reader);
   stats.schema_version = info ? info->version : 0;
@@ -157,7 +157,7 @@ StoreStats History::stats() {
 }
 
 std::size_t History::check(const std::function<void(const Problem&)>& sink) {
-  auto reader = store_.impl().reader();
+  auto reader = internal::StoreAccess::impl(store_).reader();
   return internal::check_store(*reader, sink);
 }
 

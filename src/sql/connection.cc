@@ -64,6 +64,35 @@ void Connection::exec(std::string_view sql) {
   if (statement_counter_ != nullptr) statement_counter_->fetch_add(1, std::memory_order_relaxed);
 }
 
+void configure_writer(Connection& connection, Sync sync, bool fresh) {
+  guard_sql("configure " + connection.path(), [&] {
+    // compact then gives freed pages back in short steps, never rewriting the
+    // whole store under its lock.
+    if (fresh) connection.exec("PRAGMA auto_vacuum = INCREMENTAL");
+    connection.exec("PRAGMA journal_mode = WAL");
+    connection.exec("PRAGMA foreign_keys = ON");
+    // Checkpoints reset the WAL but do not shrink it: after one large transaction,
+    // give the space back down to this size.
+    connection.exec("PRAGMA journal_size_limit = 67108864");
+    connection.exec(sync == Sync::kPowerLoss ? "PRAGMA synchronous = FULL"
+                                             : "PRAGMA synchronous = NORMAL");
+  });
+}
+
+ReadSnapshot::ReadSnapshot(Connection& connection) : connection_(connection) {
+  connection_.exec("BEGIN");
+}
+
+ReadSnapshot::~ReadSnapshot() {
+  // Statements still mid-result would keep the transaction open: end them first.
+  connection_.reset_statements();
+  try {
+    connection_.exec("COMMIT");
+  } catch (const Error&) {
+    // A read transaction has nothing to lose; the connection's next BEGIN says so.
+  }
+}
+
 Error sql_error(const SQLite::Exception& e, std::string_view what) {
   ErrorCode code = ErrorCode::kIO;
   switch (e.getErrorCode()) {

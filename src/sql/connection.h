@@ -57,6 +57,25 @@ class Connection {
   std::unordered_map<const char*, std::unique_ptr<SQLite::Statement>> statements_;
 };
 
+// The PRAGMAs of a connection that writes: WAL, foreign keys, the WAL's size limit
+// and the sync level. On a new file (`fresh`) also incremental auto-vacuum, which
+// must be set before the first page is written.
+void configure_writer(Connection& connection, Sync sync, bool fresh);
+
+// One read snapshot across several statements: a deferred transaction that reads
+// only, begun here and ended when it goes out of scope. REQUIRES: no transaction
+// open on the connection.
+class ReadSnapshot {
+ public:
+  explicit ReadSnapshot(Connection& connection);
+  ~ReadSnapshot();
+  ReadSnapshot(const ReadSnapshot&) = delete;
+  ReadSnapshot& operator=(const ReadSnapshot&) = delete;
+
+ private:
+  Connection& connection_;
+};
+
 // The buildhist::Error for a failed SQLite call: `what` names the operation and key.
 Error sql_error(const SQLite::Exception& e, std::string_view what);
 

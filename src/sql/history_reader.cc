@@ -68,10 +68,10 @@ std::size_t report_rows(SQLite::Statement& query, std::string_view table,
 void list_builders(Connection& connection,
                    const std::function<bool(const BuilderSummary&)>& sink) {
   guard_sql("list builders", [&] {
-    // The newest build is one probe of the (builder_id, number) index; the count
-    // walks only that index.
+    // The newest build is one probe of the (builder_id, number) index; the count is
+    // the builder's own, kept by triggers.
     auto& query = connection.statement(
-        "SELECT r.name, (SELECT count(*) FROM build WHERE builder_id = r.id), "
+        "SELECT r.name, r.build_count, "
         "n.number, n.results, n.complete_at FROM builder r "
         "LEFT JOIN build n ON n.id = (SELECT id FROM build WHERE builder_id = r.id "
         "ORDER BY number DESC LIMIT 1) ORDER BY r.name");

@@ -1,55 +1,70 @@
-// The writer's statements: one upsert per row kind, one insert per log chunk.
+// The writer's statements: one insert and one update per row kind, one insert per
+// log chunk, and the group commit that applies a batch of them.
 //
-// Rows carry their ids (assigned by the writing process) and foreign keys are
-// deferred to the commit, so a group commit may apply rows in any order.
+// Row ids are the database's: a row's first write inserts it without an id and
+// stores the id SQLite gives it into the object's RowId; later writes update it by
+// that id. So any number of processes may write one store without colliding.
+// Foreign keys are deferred to the commit; a batch applies rows in queue order,
+// which always writes a parent before its children.
 #ifndef BUILDHIST_SQL_STATUS_WRITER_H_
 #define BUILDHIST_SQL_STATUS_WRITER_H_
 
 #include <cstdint>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "buildhist/records.h"
+#include "buildhist/status.h"
 
 namespace buildhist::internal {
 
 class Connection;
 
-struct BuilderRowWrite {
-  std::int64_t id = 0;
-  std::string name;
-};
 struct BuildRowWrite {
-  std::int64_t id = 0;
+  RowId* id = nullptr;
   std::int64_t builder_id = 0;
   BuildRecord record;
 };
 struct PropertyWrite {
-  std::int64_t build_id = 0;
+  RowId* build_id = nullptr;
   Property property;
 };
 struct StepRowWrite {
-  std::int64_t id = 0;
-  std::int64_t build_id = 0;
+  RowId* id = nullptr;
+  RowId* build_id = nullptr;
   StepRecord record;
 };
 struct LogRowWrite {
-  std::int64_t id = 0;
-  std::int64_t step_id = 0;
+  RowId* id = nullptr;
+  RowId* step_id = nullptr;
   LogRecord record;
 };
 struct ChunkWrite {
-  std::int64_t log_id = 0;
+  RowId* log_id = nullptr;
   std::int64_t first_line = 0;
   std::int64_t last_line = 0;
   std::string text;  // whole lines, each ended by '\n'
 };
+// This process hands the numbering of a builder over to the database (see
+// sql/numbering.h); queued after the builds it numbered, so it commits after them.
+struct NumberingRelease {
+  std::int64_t builder_id = 0;
+  std::string holder;
+};
 
-using RowWrite = std::variant<BuilderRowWrite, BuildRowWrite, PropertyWrite, StepRowWrite,
-                              LogRowWrite, ChunkWrite>;
+// Every RowId a write points at belongs to an object its queued write pins, so it
+// outlives the write.
+using RowWrite = std::variant<BuildRowWrite, PropertyWrite, StepRowWrite, LogRowWrite,
+                              ChunkWrite, NumberingRelease>;
 
-// Applies one row write on `connection`, inside the caller's transaction.
-void apply_row_write(Connection& connection, const RowWrite& write);
+// Applies `rows` in order in one IMMEDIATE transaction, then returns the builders
+// whose numbering another process asked `holder` for (empty holder: none asked).
+// On failure nothing is committed, ids assigned in the attempt are reset, and the
+// SQLite exception propagates (the caller decides whether to retry).
+std::vector<std::int64_t> commit_rows(Connection& connection,
+                                      const std::vector<const RowWrite*>& rows,
+                                      const std::string& holder);
 
 }  // namespace buildhist::internal
 

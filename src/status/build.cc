@@ -2,20 +2,19 @@
 
 #include "buildhist/error.h"
 #include "buildhist/status.h"
-#include "cache/shard.h"
+#include "status/owner.h"
+#include "status/shard_sync.h"
 #include "util/json_text.h"
 #include "util/names.h"
 
 namespace buildhist {
 
-using internal::Shard;
-
 Build::Build(internal::StatusKey, std::shared_ptr<internal::ShardSync> sync,
-             std::weak_ptr<internal::Shard> shard, std::int64_t id, BuildRecord record,
+             std::weak_ptr<internal::StatusOwner> owner, std::int64_t id, BuildRecord record,
              std::vector<Property> properties)
     : number_(record.number),
       sync_(std::move(sync)),
-      shard_(std::move(shard)),
+      owner_(std::move(owner)),
       id_(id),
       record_(std::move(record)),
       properties_(std::move(properties)) {
@@ -90,7 +89,8 @@ std::shared_ptr<Step> Build::add_step(std::string_view name,
                                                  std::to_string(record_.number) +
                                                  ": the step name " + *problem);
   }
-  auto shard = internal::open_shard(shard_, "add a step");
+  auto owner = internal::open_owner(owner_, "add a step");
+  internal::Admission admission = owner->admit(1);
   std::shared_ptr<Step> step;
   std::uint64_t sequence = 0;
   {
@@ -104,15 +104,14 @@ std::shared_ptr<Step> Build::add_step(std::string_view name,
     record.number = steps_.empty() ? 0 : steps_.back()->number_ + 1;
     record.name = std::move(unique_name);
     record.started_at = started_at;
-    step = std::make_shared<Step>(internal::StatusKey(), sync_, shard_, shard->next_step_id(),
-                                  record_.number, record);
+    step = std::make_shared<Step>(internal::StatusKey(), sync_, owner_, 0, record_.number, record);
     step->build_ = weak_from_this();
+    internal::RowWrite write = internal::StepRowWrite{&step->id_, &id_, std::move(record)};
+    sequence = owner->enqueue_locked(admission, std::span(&write, 1), shared_from_this());
     steps_.push_back(step);
-    shard->add_step_locked(step);
-    sequence = shard->submit_locked(internal::StepRowWrite{step->id_, id_, std::move(record)},
-                                    shared_from_this());
+    owner->add_step_locked(step);
   }
-  shard->settle(sequence, durability);
+  owner->settle(sequence, durability);
   return step;
 }
 
@@ -126,57 +125,60 @@ void Build::set_property(std::string_view name, std::string_view json_value,
     throw Error(ErrorCode::kInvalidArgument, "set property " + std::string(name) + " of " + key +
                                                  ": the value is not one JSON value");
   }
-  auto shard = internal::open_shard(shard_, "set a property");
+  auto owner = internal::open_owner(owner_, "set a property");
+  internal::Admission admission = owner->admit(1);
   Property property{std::string(name), std::string(json_value), std::string(source)};
   std::uint64_t sequence = 0;
   {
     std::lock_guard lock(sync_->mu);
     check_writable_locked("set a property of");
+    internal::RowWrite write = internal::PropertyWrite{&id_, property};
+    sequence = owner->enqueue_locked(admission, std::span(&write, 1), shared_from_this());
     auto it = std::lower_bound(properties_.begin(), properties_.end(), property.name,
                                [](const Property& p, const std::string& n) { return p.name < n; });
     if (it != properties_.end() && it->name == property.name) {
-      *it = property;
+      *it = std::move(property);
     } else {
-      properties_.insert(it, property);
+      properties_.insert(it, std::move(property));
     }
-    sequence = shard->submit_locked(internal::PropertyWrite{id_, std::move(property)},
-                                    shared_from_this());
   }
-  shard->settle(sequence, durability);
+  owner->settle(sequence, durability);
 }
 
 void Build::set_state_string(std::string_view state_string, Durability durability) {
-  auto shard = internal::open_shard(shard_, "set a build's state");
-  std::uint64_t sequence = 0;
-  {
-    std::lock_guard lock(sync_->mu);
-    check_writable_locked("set the state of");
-    record_.state_string = std::string(state_string);
-    sequence = shard->submit_locked(
-        internal::BuildRowWrite{id_, shard->builder_id(), record_}, shared_from_this());
-  }
-  shard->settle(sequence, durability);
+  update("set the state of", durability,
+         [&](BuildRecord& record) { record.state_string = std::string(state_string); });
 }
 
 void Build::finish(Results results, std::int64_t complete_at, Durability durability) {
   results_from_code(static_cast<int>(results));  // refuses a code outside buildbot's
-  auto shard = internal::open_shard(shard_, "finish a build");
+  update("finish", durability, [&](BuildRecord& record) {
+    if (complete_at < record.started_at) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "finish " + record.builder + "/" + std::to_string(record.number) +
+                      ": complete_at " + std::to_string(complete_at) +
+                      " is before started_at " + std::to_string(record.started_at));
+    }
+    record.complete_at = complete_at;
+    record.results = results;
+  });
+}
+
+void Build::update(const char* what, Durability durability,
+                   const std::function<void(BuildRecord&)>& change) {
+  auto owner = internal::open_owner(owner_, what);
+  internal::Admission admission = owner->admit(1);
   std::uint64_t sequence = 0;
   {
     std::lock_guard lock(sync_->mu);
-    check_writable_locked("finish");
-    if (complete_at < record_.started_at) {
-      throw Error(ErrorCode::kInvalidArgument,
-                  "finish " + record_.builder + "/" + std::to_string(record_.number) +
-                      ": complete_at " + std::to_string(complete_at) +
-                      " is before started_at " + std::to_string(record_.started_at));
-    }
-    record_.complete_at = complete_at;
-    record_.results = results;
-    sequence = shard->submit_locked(
-        internal::BuildRowWrite{id_, shard->builder_id(), record_}, shared_from_this());
+    check_writable_locked(what);
+    BuildRecord changed = record_;
+    change(changed);  // may throw: the record is untouched then
+    internal::RowWrite write = internal::BuildRowWrite{&id_, sync_->builder_id, changed};
+    sequence = owner->enqueue_locked(admission, std::span(&write, 1), shared_from_this());
+    record_ = std::move(changed);
   }
-  shard->settle(sequence, durability);
+  owner->settle(sequence, durability);
 }
 
 }  // namespace buildhist

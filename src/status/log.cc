@@ -1,10 +1,8 @@
 #include "buildhist/error.h"
 #include "buildhist/status.h"
-#include "cache/shard.h"
+#include "status/owner.h"
+#include "status/shard_sync.h"
 #include "util/log_codec.h"
-#include "sql/status_reader.h"
-#include "store/store_impl.h"
-#include "store/write_queue.h"
 
 namespace buildhist {
 
@@ -15,10 +13,10 @@ bool is_stream_character(char c) { return c == 'o' || c == 'e' || c == 'h'; }
 }  // namespace
 
 Log::Log(internal::StatusKey, std::shared_ptr<internal::ShardSync> sync,
-         std::weak_ptr<internal::Shard> shard, std::int64_t id, int build_number,
+         std::weak_ptr<internal::StatusOwner> owner, std::int64_t id, int build_number,
          int step_number, LogRecord record)
     : sync_(std::move(sync)),
-      shard_(std::move(shard)),
+      owner_(std::move(owner)),
       id_(id),
       build_number_(build_number),
       step_number_(step_number),
@@ -40,8 +38,8 @@ std::shared_ptr<Step> Log::step() const {
     if (auto step = step_.lock()) return step;
   }
   // Refault the build: loading it adopts this log and points it at its new step.
-  auto shard = internal::open_shard(shard_, "follow a log to its step");
-  auto build = shard->get(build_number_, internal::Shard::Via::kParentHandle);
+  auto owner = internal::open_owner(owner_, "follow a log to its step");
+  auto build = owner->get(build_number_, internal::StatusOwner::Via::kParentHandle);
   std::lock_guard lock(sync_->mu);
   if (auto step = step_.lock()) return step;
   throw Error(ErrorCode::kNotFound, "step " + sync_->builder + "/" +
@@ -64,13 +62,18 @@ void Log::append(std::string_view text, Durability durability) {
   if (text.empty()) return;
   auto step = this->step();
   auto build = step->build();
-  auto shard = internal::open_shard(shard_, "append to a log");
+  auto owner = internal::open_owner(owner_, "append to a log");
+  const auto end_of_lines = text.rfind('\n');
+  internal::Admission admission =
+      owner->admit(end_of_lines == std::string_view::npos ? 0 : 2);
   std::uint64_t sequence = 0;
   {
     std::lock_guard lock(sync_->mu);
     check_writable_locked(*build, "append to");
-    const auto end_of_lines = text.rfind('\n');
     if (end_of_lines == std::string_view::npos) {
+      // Held until a later append ends it: the build stays resident meanwhile, so
+      // the line cannot be lost by an eviction while nobody holds this log.
+      if (partial_.empty()) owner->pin_locked(build);
       partial_.append(text);
       return;
     }
@@ -90,44 +93,55 @@ void Log::append(std::string_view text, Durability durability) {
                   "append to stdio log " + slug_ + ": every line must start with a stream "
                   "character (o stdout, e stderr, h header)");
     }
-    const std::int64_t first = record_.num_lines;
-    partial_.assign(text.substr(end_of_lines + 1));
-    record_.num_lines += count;
+    LogRecord changed = record_;
+    const std::int64_t first = changed.num_lines;
+    changed.num_lines += count;
     // The chunk and the log's line count commit together or not at all.
     internal::RowWrite unit[] = {
-        internal::ChunkWrite{id_, first, first + count - 1, std::move(lines)},
-        internal::LogRowWrite{id_, step->id_, record_}};
-    sequence = shard->submit_locked(unit, build);
+        internal::ChunkWrite{&id_, first, first + count - 1, std::move(lines)},
+        internal::LogRowWrite{&id_, &step->id_, changed}};
+    sequence = owner->enqueue_locked(admission, unit, build);
+    record_ = std::move(changed);
+    const bool held_partial = !partial_.empty();
+    partial_.assign(text.substr(end_of_lines + 1));
+    if (held_partial && partial_.empty()) owner->unpin_locked(build_number_);
+    if (!held_partial && !partial_.empty()) owner->pin_locked(build);
     last_write_ = sequence;
   }
-  shard->settle(sequence, durability);
+  owner->settle(sequence, durability);
 }
 
 void Log::finish(Durability durability) {
   auto step = this->step();
   auto build = step->build();
-  auto shard = internal::open_shard(shard_, "finish a log");
+  auto owner = internal::open_owner(owner_, "finish a log");
+  internal::Admission admission = owner->admit(2);
   std::uint64_t sequence = 0;
   {
     std::lock_guard lock(sync_->mu);
     check_writable_locked(*build, "finish");
+    LogRecord changed = record_;
     std::vector<internal::RowWrite> unit;
     if (!partial_.empty()) {
-      if (record_.type == LogType::kStdio && !is_stream_character(partial_[0])) {
+      if (changed.type == LogType::kStdio && !is_stream_character(partial_[0])) {
         throw Error(ErrorCode::kInvalidArgument,
                     "finish stdio log " + slug_ + ": its last line has no stream character");
       }
-      const std::int64_t line = record_.num_lines;
-      unit.emplace_back(internal::ChunkWrite{id_, line, line, partial_ + "\n"});
-      partial_.clear();
-      ++record_.num_lines;
+      const std::int64_t line = changed.num_lines;
+      unit.emplace_back(internal::ChunkWrite{&id_, line, line, partial_ + "\n"});
+      ++changed.num_lines;
     }
-    record_.complete = true;
-    unit.emplace_back(internal::LogRowWrite{id_, step->id_, record_});
-    sequence = shard->submit_locked(unit, build);
+    changed.complete = true;
+    unit.emplace_back(internal::LogRowWrite{&id_, &step->id_, changed});
+    sequence = owner->enqueue_locked(admission, unit, build);
+    record_ = std::move(changed);
+    if (!partial_.empty()) {
+      partial_.clear();
+      owner->unpin_locked(build_number_);
+    }
     last_write_ = sequence;
   }
-  shard->settle(sequence, durability);
+  owner->settle(sequence, durability);
 }
 
 void Log::read(std::int64_t from, std::int64_t limit,
@@ -135,16 +149,16 @@ void Log::read(std::int64_t from, std::int64_t limit,
   if (from < 0 || limit < 0) {
     throw Error(ErrorCode::kInvalidArgument, "read log " + slug_ + ": from and limit must be >= 0");
   }
-  auto shard = internal::open_shard(shard_, "read a log");
+  auto owner = internal::open_owner(owner_, "read a log");
   std::uint64_t written = 0;
   {
     std::lock_guard lock(sync_->mu);
     written = last_write_;
   }
-  // Readers see every line appended through this object: wait for its commit.
-  if (written != 0) shard->store().writes().wait(written);
-  auto reader = shard->store().reader();
-  internal::read_log_lines(*reader, id_, from, limit, sink);
+  // Readers see every line appended through this object: wait for its commit
+  // (which also gives a new log its id).
+  owner->wait_committed(written);
+  owner->read_log(id_.get(), from, limit, sink);
 }
 
 }  // namespace buildhist

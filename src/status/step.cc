@@ -2,7 +2,8 @@
 
 #include "buildhist/error.h"
 #include "buildhist/status.h"
-#include "cache/shard.h"
+#include "status/owner.h"
+#include "status/shard_sync.h"
 
 namespace buildhist {
 
@@ -23,10 +24,10 @@ std::string slug_for(std::string_view name) {
 }  // namespace
 
 Step::Step(internal::StatusKey, std::shared_ptr<internal::ShardSync> sync,
-           std::weak_ptr<internal::Shard> shard, std::int64_t id, int build_number,
+           std::weak_ptr<internal::StatusOwner> owner, std::int64_t id, int build_number,
            StepRecord record)
     : sync_(std::move(sync)),
-      shard_(std::move(shard)),
+      owner_(std::move(owner)),
       id_(id),
       build_number_(build_number),
       number_(record.number),
@@ -48,8 +49,8 @@ std::shared_ptr<Build> Step::build() const {
     std::lock_guard lock(sync_->mu);
     if (auto build = build_.lock()) return build;
   }
-  auto shard = internal::open_shard(shard_, "follow a step to its build");
-  auto build = shard->get(build_number_, internal::Shard::Via::kParentHandle);
+  auto owner = internal::open_owner(owner_, "follow a step to its build");
+  auto build = owner->get(build_number_, internal::StatusOwner::Via::kParentHandle);
   if (!build) {
     throw Error(ErrorCode::kNotFound, "build " + builder() + "/" + std::to_string(build_number_) +
                                           " of step " + std::to_string(number_) +
@@ -82,7 +83,8 @@ std::shared_ptr<Log> Step::add_log(std::string_view name, LogType type, Durabili
                 "add a log to step " + key + ": the type must be s, t or h");
   }
   auto build = this->build();
-  auto shard = internal::open_shard(shard_, "add a log");
+  auto owner = internal::open_owner(owner_, "add a log");
+  internal::Admission admission = owner->admit(1);
   std::shared_ptr<Log> log;
   std::uint64_t sequence = 0;
   {
@@ -105,31 +107,36 @@ std::shared_ptr<Log> Step::add_log(std::string_view name, LogType type, Durabili
     record.slug = std::move(slug);
     record.name = std::string(name);
     record.type = type;
-    log = std::make_shared<Log>(internal::StatusKey(), sync_, shard_, shard->next_log_id(),
-                                build_number_, number_, record);
+    log = std::make_shared<Log>(internal::StatusKey(), sync_, owner_, 0, build_number_, number_,
+                                record);
     log->step_ = weak_from_this();
+    internal::RowWrite write = internal::LogRowWrite{&log->id_, &id_, std::move(record)};
+    sequence = owner->enqueue_locked(admission, std::span(&write, 1), build);
+    // Reading the log waits for its row (and so its id) to be committed.
+    log->last_write_ = sequence;
     logs_.push_back(log);
-    shard->add_log_locked(log);
-    sequence = shard->submit_locked(internal::LogRowWrite{log->id_, id_, std::move(record)}, build);
+    owner->add_log_locked(log);
   }
-  shard->settle(sequence, durability);
+  owner->settle(sequence, durability);
   return log;
 }
 
 void Step::update(const char* what, Durability durability,
                   const std::function<void(StepRecord&)>& change) {
   auto build = this->build();
-  auto shard = internal::open_shard(shard_, what);
+  auto owner = internal::open_owner(owner_, what);
+  internal::Admission admission = owner->admit(1);
   std::uint64_t sequence = 0;
   {
     std::lock_guard lock(sync_->mu);
     build->check_writable_locked(what);
     StepRecord changed = record_;
     change(changed);  // may throw: the record is untouched then
+    internal::RowWrite write = internal::StepRowWrite{&id_, &build->id_, changed};
+    sequence = owner->enqueue_locked(admission, std::span(&write, 1), build);
     record_ = std::move(changed);
-    sequence = shard->submit_locked(internal::StepRowWrite{id_, build->id_, record_}, build);
   }
-  shard->settle(sequence, durability);
+  owner->settle(sequence, durability);
 }
 
 void Step::start(std::int64_t started_at, Durability durability) {

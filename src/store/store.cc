@@ -2,9 +2,8 @@
 
 #include "buildhist/error.h"
 #include "cache/shard.h"
-#include "util/names.h"
 #include "store/store_impl.h"
-#include "store/write_queue.h"
+#include "util/names.h"
 
 namespace buildhist {
 
@@ -39,7 +38,7 @@ const Options& Store::options() const noexcept { return impl_->options(); }
 std::shared_ptr<Build> Store::start_build(std::string_view builder, const BuildStart& start,
                                           Durability durability) {
   check_builder_name(builder);
-  impl_->writes();  // refuses a read-only store before anything is created
+  impl_->check_writable();  // refuses a read-only store before anything is created
   return impl_->shard(builder, /*create=*/true)->start(start, durability);
 }
 
@@ -49,7 +48,7 @@ std::shared_ptr<Build> Store::build(std::string_view builder, int number) {
                 "build numbers start at 1, not " + std::to_string(number));
   }
   auto shard = impl_->shard(builder, /*create=*/false);
-  return shard ? shard->get(number, internal::Shard::Via::kLookup) : nullptr;
+  return shard ? shard->get(number, internal::StatusOwner::Via::kLookup) : nullptr;
 }
 
 std::vector<std::shared_ptr<Build>> Store::history(std::string_view builder,
@@ -58,9 +57,7 @@ std::vector<std::shared_ptr<Build>> Store::history(std::string_view builder,
   return shard ? shard->page(page) : std::vector<std::shared_ptr<Build>>{};
 }
 
-void Store::flush() {
-  if (!impl_->options().read_only) impl_->writes().flush();
-}
+void Store::flush() { impl_->flush(); }
 
 CacheStats Store::stats() const { return impl_->stats(); }
 

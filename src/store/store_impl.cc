@@ -1,11 +1,17 @@
 #include "store/store_impl.h"
 
+#include <algorithm>
+#include <chrono>
+#include <ctime>
 #include <filesystem>
+#include <thread>
 
 #include "buildhist/error.h"
 #include "cache/shard.h"
 #include "sql/migrations.h"
+#include "sql/numbering.h"
 #include "sql/status_reader.h"
+#include "store/process_token.h"
 #include "store/write_queue.h"
 
 namespace buildhist::internal {
@@ -43,22 +49,17 @@ Probe probe_existing(const std::string& path, const Options& options,
   return probe;
 }
 
-void configure_writer(Connection& connection, const Options& options) {
-  connection.exec("PRAGMA journal_mode = WAL");
-  connection.exec("PRAGMA foreign_keys = ON");
-  // Checkpoints reset the WAL but do not shrink it: after one large transaction,
-  // give the space back down to this size.
-  connection.exec("PRAGMA journal_size_limit = 67108864");
-  connection.exec(options.sync == Sync::kPowerLoss ? "PRAGMA synchronous = FULL"
-                                                   : "PRAGMA synchronous = NORMAL");
-}
+std::int64_t now_seconds() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 }  // namespace
 
 StoreImpl::StoreImpl(std::string path, Options options)
-    : path_(std::move(path)), options_(std::move(options)) {
+    : path_(std::move(path)), options_(std::move(options)), holder_(new_process_token()) {
   Probe probe = probe_existing(path_, options_, &statements_);
   const std::optional<SchemaInfo>& info = probe.info;
+  readers_ = std::make_unique<ReaderPool>(path_, Connection::Mode::kReadOnly,
+                                          options_.busy_timeout, options_.max_idle_readers,
+                                          &statements_);
   if (options_.read_only) {
     if (!info) throw Error(ErrorCode::kCorrupt, path_ + ": an empty file, not a buildhist store");
     if (info->version < kMigrationCount) {
@@ -69,29 +70,23 @@ StoreImpl::StoreImpl(std::string path, Options options)
     }
     // The probe's connection serves as the first reader: a query command opens the
     // file once, not twice (each open of a WAL store maps and locks its -shm).
-    idle_readers_.push_back(std::move(probe.connection));
+    readers_->give(std::move(probe.connection));
     return;
   }
   auto writer = std::make_unique<Connection>(path_, Connection::Mode::kCreate,
                                              options_.busy_timeout, &statements_);
-  guard_sql("configure " + path_, [&] {
-    // Set while the file is still empty (before WAL mode writes its first page):
-    // compact then gives freed pages back in short steps, never rewriting the
-    // whole store under its lock.
-    if (!info) writer->exec("PRAGMA auto_vacuum = INCREMENTAL");
-    configure_writer(*writer, options_);
-  });
+  configure_writer(*writer, options_.sync, !info);
   if (!info || info->version < kMigrationCount) migrate(*writer);
-  const MaxIds ids = max_ids(*writer);
-  last_ids_[static_cast<int>(IdKind::kBuilder)] = ids.builder;
-  last_ids_[static_cast<int>(IdKind::kBuild)] = ids.build;
-  last_ids_[static_cast<int>(IdKind::kStep)] = ids.step;
-  last_ids_[static_cast<int>(IdKind::kLog)] = ids.log;
-  // The reads above leave their statements mid-result, and such a statement keeps a
-  // read snapshot open that no checkpoint can copy a page past: the WAL would grow
-  // by every byte written. The writer only writes from here on.
   writer->reset_statements();
-  writes_ = std::make_unique<WriteQueue>(std::move(writer), options_.max_batch);
+  numbering_connection_ = std::make_unique<Connection>(path_, Connection::Mode::kReadWrite,
+                                                       options_.busy_timeout, &statements_);
+  configure_writer(*numbering_connection_, options_.sync, false);
+  WriteQueue::Config config;
+  config.max_batch = options_.max_batch;
+  config.holder = holder_;
+  writes_ = std::make_unique<WriteQueue>(
+      std::move(writer), config,
+      [this](const std::vector<std::int64_t>& builder_ids) { hand_over(builder_ids); });
 }
 
 StoreImpl::~StoreImpl() {
@@ -102,67 +97,165 @@ StoreImpl::~StoreImpl() {
   }
 }
 
-StoreImpl::ReaderLease::~ReaderLease() {
-  if (connection_) store_->return_reader(std::move(connection_));
-}
+ReaderPool::Lease StoreImpl::reader() { return readers_->take(); }
 
-StoreImpl::ReaderLease StoreImpl::reader() {
-  {
-    std::lock_guard lock(readers_mu_);
-    if (!idle_readers_.empty()) {
-      auto connection = std::move(idle_readers_.back());
-      idle_readers_.pop_back();
-      return ReaderLease(*this, std::move(connection));
-    }
-  }
-  auto connection = std::make_unique<Connection>(path_, Connection::Mode::kReadOnly,
-                                                 options_.busy_timeout, &statements_);
-  return ReaderLease(*this, std::move(connection));
-}
-
-void StoreImpl::return_reader(std::unique_ptr<Connection> connection) {
-  connection->reset_statements();
-  std::lock_guard lock(readers_mu_);
-  if (idle_readers_.size() < options_.max_idle_readers) {
-    idle_readers_.push_back(std::move(connection));
-  }
-}
-
-WriteQueue& StoreImpl::writes() {
+WriteQueue& StoreImpl::writes() const {
   if (!writes_) {
-    throw Error(ErrorCode::kFailedPrecondition, path_ + ": the store is open read-only");
+    throw Error(ErrorCode::kFailedPrecondition,
+                path_ + ": the store is open read-only; writes are refused");
   }
   return *writes_;
 }
 
+void StoreImpl::check_writable() const {
+  writes();
+  std::shared_lock lock(shards_mu_);
+  if (closed_) throw Error(ErrorCode::kClosed, path_ + ": the store is closed");
+}
+
+Admission StoreImpl::admit(std::size_t writes_wanted) { return writes().admit(writes_wanted); }
+
+std::uint64_t StoreImpl::enqueue(Admission& admission, std::span<RowWrite> rows,
+                                 const std::shared_ptr<const void>& pin) {
+  return writes().enqueue(admission, rows, pin);
+}
+
+void StoreImpl::wait(std::uint64_t sequence) { writes().wait(sequence); }
+
+std::uint64_t StoreImpl::enqueue_control(RowWrite write) {
+  return writes().enqueue_control(std::move(write));
+}
+
+void StoreImpl::flush() {
+  if (writes_) writes_->flush();
+}
+
+NumberingState StoreImpl::acquire_numbering(std::string_view builder) {
+  writes();  // refuses a read-only store
+  for (;;) {
+    NumberingState state;
+    {
+      std::lock_guard lock(numbering_mu_);
+      state = internal::acquire_numbering(*numbering_connection_, builder, holder_,
+                                          process_is_gone, now_seconds());
+      numbering_connection_->reset_statements();
+    }
+    if (state.numbering == Numbering::kHeld) writes_->watch_numbering();
+    if (state.numbering != Numbering::kWaiting) return state;
+    wait_for_handover(builder, state.builder_id, state.other);
+  }
+}
+
+ClaimedBuild StoreImpl::claim_build(const BuildClaim& claim) {
+  writes();
+  for (;;) {
+    std::string waiting_for;
+    std::optional<ClaimedBuild> claimed;
+    {
+      std::lock_guard lock(numbering_mu_);
+      claimed = internal::claim_build(*numbering_connection_, claim, process_is_gone,
+                                      now_seconds(), waiting_for);
+      numbering_connection_->reset_statements();
+    }
+    if (claimed) return *claimed;
+    wait_for_handover(claim.builder, claim.builder_id, waiting_for);
+  }
+}
+
+void StoreImpl::wait_for_handover(std::string_view builder, std::int64_t builder_id,
+                                  const std::string& holder) {
+  // The holder's writer looks for requests at each commit and at least every
+  // 100 ms, then hands over after the builds it numbered: poll the table for that,
+  // backing off, for as long as a busy store is waited for.
+  const auto limit = std::max<std::chrono::milliseconds>(options_.busy_timeout,
+                                                         std::chrono::seconds(1));
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  auto pause = std::chrono::milliseconds(1);
+  for (;;) {
+    std::optional<std::string> now_held_by;
+    {
+      auto connection = reader();
+      now_held_by = numbering_holder(*connection, builder_id);
+    }
+    if (!now_held_by || *now_held_by != holder || process_is_gone(holder)) return;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw Error(ErrorCode::kBusy, "start a build of " + std::string(builder) + " in " + path_ +
+                                        ": its builds are numbered by " +
+                                        describe_token(holder) + ", which has not handed it "
+                                        "over in " + std::to_string(limit.count()) + " ms");
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(50));
+  }
+}
+
+void StoreImpl::hand_over(const std::vector<std::int64_t>& builder_ids) {
+  for (const auto& shard : shards()) {
+    if (std::find(builder_ids.begin(), builder_ids.end(), shard->builder_id()) !=
+        builder_ids.end()) {
+      shard->hand_over_numbering(holder_);
+    }
+  }
+}
+
 std::shared_ptr<Shard> StoreImpl::shard(std::string_view builder, bool create) {
+  std::shared_future<std::shared_ptr<Shard>> pending;
+  std::optional<std::promise<std::shared_ptr<Shard>>> mine;
   {
     std::shared_lock lock(shards_mu_);
     if (closed_) throw Error(ErrorCode::kClosed, path_ + ": the store is closed");
     if (const auto it = shards_.find(builder); it != shards_.end()) return it->second;
   }
-  std::lock_guard lock(shards_mu_);
-  if (closed_) throw Error(ErrorCode::kClosed, path_ + ": the store is closed");
-  if (const auto it = shards_.find(builder); it != shards_.end()) return it->second;
+  {
+    std::lock_guard lock(shards_mu_);
+    if (closed_) throw Error(ErrorCode::kClosed, path_ + ": the store is closed");
+    if (const auto it = shards_.find(builder); it != shards_.end()) return it->second;
+    if (const auto it = opening_.find(builder); it != opening_.end()) {
+      pending = it->second;
+    } else {
+      opening_.emplace(std::string(builder), mine.emplace().get_future().share());
+    }
+  }
+  if (pending.valid()) {
+    auto opened = pending.get();
+    // A lookup found no such builder; one that creates it opens the shard itself.
+    if (opened || !create) return opened;
+    return shard(builder, create);
+  }
+  std::shared_ptr<Shard> opened;
+  try {
+    opened = open_shard(builder, create);
+  } catch (...) {
+    {
+      std::lock_guard lock(shards_mu_);
+      opening_.erase(opening_.find(builder));
+    }
+    mine->set_exception(std::current_exception());
+    throw;
+  }
+  {
+    std::lock_guard lock(shards_mu_);
+    if (opened) shards_.emplace(std::string(builder), opened);
+    opening_.erase(opening_.find(builder));
+  }
+  mine->set_value(opened);
+  return opened;
+}
+
+std::shared_ptr<Shard> StoreImpl::open_shard(std::string_view builder, bool create) {
+  if (create) {
+    const NumberingState state = acquire_numbering(builder);
+    return std::make_shared<Shard>(*this, std::string(builder), state.builder_id,
+                                   state.last_number, state.numbering, options_.cache_capacity);
+  }
   std::optional<BuilderRow> row;
   {
     auto connection = reader();
     row = find_builder(*connection, builder);
   }
-  if (!row) {
-    if (!create) return nullptr;
-    const std::int64_t id = next_id(IdKind::kBuilder);
-    writes().submit(BuilderRowWrite{id, std::string(builder)}, nullptr);
-    row = BuilderRow{id, 0};
-  }
-  auto shard = std::make_shared<Shard>(*this, std::string(builder), row->id, row->last_number,
-                                       options_.cache_capacity);
-  shards_.emplace(std::string(builder), shard);
-  return shard;
-}
-
-std::int64_t StoreImpl::next_id(IdKind kind) noexcept {
-  return last_ids_[static_cast<int>(kind)].fetch_add(1, std::memory_order_relaxed) + 1;
+  if (!row) return nullptr;
+  return std::make_shared<Shard>(*this, std::string(builder), row->id, row->last_number,
+                                 std::nullopt, options_.cache_capacity);
 }
 
 CacheStats StoreImpl::stats() const {
@@ -172,6 +265,7 @@ CacheStats StoreImpl::stats() const {
   if (writes_) {
     stats.commits = writes_->commits();
     stats.writes = writes_->writes();
+    stats.busy_retries = writes_->busy_retries();
   }
   return stats;
 }
@@ -191,13 +285,17 @@ void StoreImpl::close() {
     if (closed_) return;
     closed_ = true;
   }
+  // Idle readers go first, so that the writer's connection is the last one and
+  // checkpoints the WAL as it closes.
+  readers_->clear();
   {
-    // Idle readers go first, so that the writer's connection is the last one and
-    // checkpoints the WAL as it closes.
-    std::lock_guard lock(readers_mu_);
-    idle_readers_.clear();
+    std::lock_guard lock(numbering_mu_);
+    numbering_connection_.reset();
   }
-  if (writes_) writes_->stop();  // commits everything queued first
+  if (writes_) {
+    // Commits everything queued first, then gives back what this store numbered.
+    writes_->stop([this](Connection& connection) { release_all_numbering(connection, holder_); });
+  }
   {
     std::lock_guard lock(shards_mu_);
     shards.swap(shards_);

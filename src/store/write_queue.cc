@@ -1,24 +1,19 @@
 #include "store/write_queue.h"
 
-#include <chrono>
+#include <cassert>
 #include <map>
 #include <unordered_map>
 #include <utility>
 
-#include <SQLiteCpp/Transaction.h>
-
 #include "sql/connection.h"
+#include "sql/numbering.h"
 
 namespace buildhist::internal {
 
 namespace {
 
-// How many times a commit that found the store locked (a compaction in another
-// process, say) is tried again, each after the busy timeout, before failing.
-constexpr int kBusyRetries = 20;
-
-// The row a write replaces within one batch: rows with an id are keyed by kind
-// and id, properties by build and name; chunks are never coalesced.
+// The row a write replaces within one batch: rows by kind and the object whose id
+// they carry, properties by build and name; chunks and releases are never merged.
 class BatchRows {
  public:
   void add(const RowWrite& write) {
@@ -26,22 +21,20 @@ class BatchRows {
       place(properties_[{property->build_id, property->property.name}], write);
       return;
     }
-    if (std::holds_alternative<ChunkWrite>(write)) {
-      rows_.push_back(&write);
-      return;
-    }
-    const auto id = std::visit(
-        [](const auto& row) -> std::int64_t {
+    const RowId* id = std::visit(
+        [](const auto& row) -> const RowId* {
           if constexpr (requires { row.id; }) {
             return row.id;
           } else {
-            return 0;
+            return nullptr;
           }
         },
         write);
-    const auto key = (static_cast<std::uint64_t>(write.index()) << 56) ^
-                     static_cast<std::uint64_t>(id);
-    place(by_id_[key], write);
+    if (id == nullptr) {
+      rows_.push_back(&write);
+      return;
+    }
+    place(by_object_[id], write);
   }
 
   const std::vector<const RowWrite*>& rows() const { return rows_; }
@@ -62,32 +55,71 @@ class BatchRows {
   }
 
   std::vector<const RowWrite*> rows_;
-  std::unordered_map<std::uint64_t, Slot> by_id_;
-  std::map<std::pair<std::int64_t, std::string>, Slot> properties_;
+  // Each object has one RowId, and each kind of row one object type, so the id's
+  // address names the row.
+  std::unordered_map<const RowId*, Slot> by_object_;
+  std::map<std::pair<const RowId*, std::string>, Slot> properties_;
 };
 
 }  // namespace
 
-WriteQueue::WriteQueue(std::unique_ptr<Connection> connection, std::size_t max_batch)
+WriteQueue::WriteQueue(std::unique_ptr<Connection> connection, Config config,
+                       NumberingWanted wanted)
     : connection_(std::move(connection)),
-      max_batch_(max_batch == 0 ? 1 : max_batch),
+      config_(std::move(config)),
+      wanted_(std::move(wanted)),
       thread_([this] { run(); }) {}
 
 WriteQueue::~WriteQueue() { stop(); }
 
-std::uint64_t WriteQueue::submit(std::span<RowWrite> writes,
-                                 const std::shared_ptr<const void>& pin) {
+Admission WriteQueue::admit(std::size_t writes) {
   std::unique_lock lock(mu_);
+  const std::size_t room = 2 * std::max<std::size_t>(config_.max_batch, 1);
   // Backpressure: a producer faster than SQLite waits rather than growing the
-  // queue without bound.
-  done_.wait(lock, [&] { return queue_.size() < 2 * max_batch_ || error_ || stopping_; });
+  // queue without bound. A unit larger than the room goes alone into an empty queue.
+  done_.wait(lock, [&] {
+    const std::size_t used = queue_.size() + admitted_;
+    return used + writes <= room || used == 0 || error_ || stopping_;
+  });
   throw_if_failed_locked();
   if (stopping_) throw Error(ErrorCode::kClosed, "write to a store that is being closed");
+  admitted_ += writes;
+  return Admission(this, writes);
+}
+
+void WriteQueue::release(std::size_t writes) noexcept {
+  {
+    std::lock_guard lock(mu_);
+    assert(admitted_ >= writes);
+    admitted_ -= writes;
+  }
+  done_.notify_all();
+}
+
+std::uint64_t WriteQueue::enqueue(Admission& admission, std::span<RowWrite> writes,
+                                  const std::shared_ptr<const void>& pin) {
+  std::lock_guard lock(mu_);
+  throw_if_failed_locked();
+  if (stopping_) throw Error(ErrorCode::kClosed, "write to a store that is being closed");
+  assert(writes.size() <= admission.writes());
+  admitted_ -= admission.writes();
+  admission.consume();
   const bool was_empty = queue_.empty();
   for (std::size_t i = 0; i < writes.size(); ++i) {
     queue_.push_back(Pending{std::move(writes[i]), pin, i + 1 == writes.size()});
   }
   submitted_ += writes.size();
+  if (was_empty) work_.notify_one();
+  return submitted_;
+}
+
+std::uint64_t WriteQueue::enqueue_control(RowWrite write) {
+  std::lock_guard lock(mu_);
+  throw_if_failed_locked();
+  if (stopping_) throw Error(ErrorCode::kClosed, "write to a store that is being closed");
+  const bool was_empty = queue_.empty();
+  queue_.push_back(Pending{std::move(write), nullptr, true});
+  ++submitted_;
   if (was_empty) work_.notify_one();
   return submitted_;
 }
@@ -109,7 +141,7 @@ void WriteQueue::flush() {
   wait(last);
 }
 
-void WriteQueue::stop() {
+void WriteQueue::stop(const std::function<void(Connection&)>& last) {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
@@ -117,6 +149,13 @@ void WriteQueue::stop() {
   work_.notify_one();
   done_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (connection_ && last) {
+    try {
+      last(*connection_);
+    } catch (const Error&) {
+      // Best effort on the way out: what it gives back, a later writer takes back.
+    }
+  }
   // Closing the last connection to a store checkpoints its WAL into the database
   // file and removes it, so a closed store is one file again.
   connection_.reset();
@@ -132,6 +171,11 @@ std::uint64_t WriteQueue::writes() const {
   return committed_;
 }
 
+std::uint64_t WriteQueue::busy_retries() const {
+  std::lock_guard lock(mu_);
+  return busy_retries_;
+}
+
 void WriteQueue::throw_if_failed_locked() const {
   if (error_) {
     throw Error(error_->code(), std::string("the store's writer failed, writes since its last "
@@ -139,33 +183,50 @@ void WriteQueue::throw_if_failed_locked() const {
   }
 }
 
+void WriteQueue::take_batch_locked(std::vector<Pending>& batch) {
+  const std::size_t max_batch = std::max<std::size_t>(config_.max_batch, 1);
+  if (queue_.size() <= max_batch) {
+    batch.swap(queue_);
+    return;
+  }
+  std::size_t take = max_batch;
+  while (!queue_[take - 1].ends_unit) ++take;  // never split a unit
+  const auto cut = queue_.begin() + static_cast<std::ptrdiff_t>(take);
+  batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(cut));
+  queue_.erase(queue_.begin(), cut);
+}
+
 void WriteQueue::run() {
   std::vector<Pending> batch;
   for (;;) {
+    bool poll_numbering = false;
     {
       std::unique_lock lock(mu_);
-      work_.wait(lock, [&] { return !queue_.empty() || stopping_; });
-      if (queue_.empty() || error_) {
-        if (stopping_ || error_) {
-          stopped_ = true;
-          done_.notify_all();
-          return;
-        }
-        continue;
-      }
-      if (queue_.size() <= max_batch_) {
-        batch.swap(queue_);
+      const auto ready = [&] { return !queue_.empty() || stopping_; };
+      if (watch_numbering_.load(std::memory_order_relaxed)) {
+        poll_numbering = !work_.wait_for(lock, config_.numbering_poll, ready);
       } else {
-        std::size_t take = max_batch_;
-        while (!queue_[take - 1].ends_unit) ++take;  // never split a unit
-        const auto cut = queue_.begin() + static_cast<std::ptrdiff_t>(take);
-        batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(cut));
-        queue_.erase(queue_.begin(), cut);
+        work_.wait(lock, ready);
       }
+      if (error_ || (queue_.empty() && stopping_)) {
+        stopped_ = true;
+        done_.notify_all();
+        return;
+      }
+      if (!queue_.empty()) take_batch_locked(batch);
     }
+    std::vector<std::int64_t> wanted;
     std::optional<Error> failure;
     try {
-      commit(batch);
+      if (!batch.empty()) {
+        wanted = commit(batch);
+      } else if (poll_numbering) {
+        wanted = guard_sql("read numbering requests of " + connection_->path(), [&] {
+          auto found = numbering_wanted(*connection_, config_.holder);
+          connection_->reset_statements();  // no read snapshot kept while idle
+          return found;
+        });
+      }
     } catch (const Error& e) {
       failure = e;
     }
@@ -173,7 +234,7 @@ void WriteQueue::run() {
     // the commit is published: once flush() returns, no committed write pins anything.
     const std::size_t size = batch.size();
     batch.clear();
-    {
+    if (size != 0) {
       std::lock_guard lock(mu_);
       if (failure) {
         error_ = failure;
@@ -183,24 +244,24 @@ void WriteQueue::run() {
       }
     }
     done_.notify_all();
+    if (!wanted.empty() && wanted_) wanted_(wanted);
   }
 }
 
-void WriteQueue::commit(const std::vector<Pending>& batch) {
+std::vector<std::int64_t> WriteQueue::commit(const std::vector<Pending>& batch) {
   BatchRows rows;
   for (const Pending& pending : batch) rows.add(pending.write);
+  const std::string holder =
+      watch_numbering_.load(std::memory_order_relaxed) ? config_.holder : std::string();
   for (int attempt = 0;; ++attempt) {
     try {
-      guard_sql("commit " + std::to_string(batch.size()) + " writes to " + connection_->path(),
-                [&] {
-                  SQLite::Transaction transaction(connection_->db(),
-                                                  SQLite::TransactionBehavior::IMMEDIATE);
-                  for (const RowWrite* row : rows.rows()) apply_row_write(*connection_, *row);
-                  transaction.commit();
-                });
-      return;
+      return guard_sql(
+          "commit " + std::to_string(batch.size()) + " writes to " + connection_->path(),
+          [&] { return commit_rows(*connection_, rows.rows(), holder); });
     } catch (const Error& e) {
-      if (e.code() != ErrorCode::kBusy || attempt >= kBusyRetries) throw;
+      if (e.code() != ErrorCode::kBusy || attempt >= config_.busy_retries) throw;
+      std::lock_guard lock(mu_);
+      ++busy_retries_;
     }
   }
 }

@@ -1,8 +1,8 @@
 // What a builder's status objects share with their cache shard and outlive it with:
 // the mutex that guards them all, the builder's name, and the live-object counters.
 // It owns no object, so holding it can pin nothing.
-#ifndef BUILDHIST_CACHE_SHARD_SYNC_H_
-#define BUILDHIST_CACHE_SHARD_SYNC_H_
+#ifndef BUILDHIST_STATUS_SHARD_SYNC_H_
+#define BUILDHIST_STATUS_SHARD_SYNC_H_
 
 #include <atomic>
 #include <cstdint>
@@ -12,10 +12,12 @@
 namespace buildhist::internal {
 
 struct ShardSync {
-  explicit ShardSync(std::string builder_name) : builder(std::move(builder_name)) {}
+  ShardSync(std::string builder_name, std::int64_t builder_row_id)
+      : builder(std::move(builder_name)), builder_id(builder_row_id) {}
 
   std::mutex mu;
   const std::string builder;
+  const std::int64_t builder_id;  // the builder's row in the store
   // Objects constructed and not yet destroyed, whoever holds them.
   std::atomic<std::int64_t> live_builds{0};
   std::atomic<std::int64_t> live_steps{0};
@@ -24,4 +26,4 @@ struct ShardSync {
 
 }  // namespace buildhist::internal
 
-#endif  // BUILDHIST_CACHE_SHARD_SYNC_H_
+#endif  // BUILDHIST_STATUS_SHARD_SYNC_H_
