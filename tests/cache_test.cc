@@ -1,5 +1,6 @@
 // The cache's invariants (DESIGN.md), each by name, each able to fail.
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <latch>
@@ -313,35 +314,36 @@ TEST_CASE("refault of a build with 8 steps and their logs costs 3 queries in one
 }
 
 TEST_CASE("5 single flight: concurrent misses on one key perform one load") {
-  // A build with many steps, so that one load takes long enough for all to overlap.
-  TempDir dir;
-  Options options;
-  options.cache_capacity = 1;
-  auto store = Store::open(dir.file("store.db"), options);
-  {
-    auto big = store->start_build("b", BuildStart{"w", 10, "starting", {}, {}});
-    for (int s = 0; s < 2000; ++s) big->add_step("s")->add_log("stdio", LogType::kStdio);
-    big->finish(Results::kSuccess, 20);
-    store->start_build("b", BuildStart{"w", 30, "starting", {}, {}});  // evicts build 1
-  }
-  store->flush();
-  REQUIRE(store->stats().live_builds == 1);
+  Fixture f(1, 3);  // build 1 is evicted, not live
+  REQUIRE(f.store->stats().live_builds == 1);
+  auto shard = buildhist::internal::StoreAccess::shards(*f.store).front();
 
+  // The first load is held after reading its rows until every other lookup of
+  // the key is waiting for it: the loads cannot help but overlap.
   constexpr int kThreads = 8;
-  const std::uint64_t misses = store->stats().misses;
+  std::atomic<int> loads{0};
+  shard->set_load_hook([&](int number) {
+    if (number != 1 || loads.fetch_add(1) != 0) return;
+    while (f.store->stats().in_flight_waits < kThreads - 1) std::this_thread::yield();
+  });
+  const CacheStats before = f.store->stats();
   std::latch start(kThreads);
   std::vector<std::shared_ptr<Build>> results(kThreads);
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       start.arrive_and_wait();
-      results[t] = store->build("b", 1);
+      results[t] = f.store->build("b", 1);
     });
   }
   for (auto& thread : threads) thread.join();
-  CHECK(store->stats().misses == misses + 1);
+  shard->set_load_hook(nullptr);
+  const CacheStats after = f.store->stats();
+  CHECK(loads.load() == 1);
+  CHECK(after.misses == before.misses + 1);
+  CHECK(after.in_flight_waits == before.in_flight_waits + kThreads - 1);
   for (const auto& result : results) CHECK(result == results[0]);
-  CHECK(results[0]->steps().size() == 2000);
+  CHECK(results[0]->steps().size() == kSteps);
 }
 
 TEST_CASE("5 single flight: a failed load is not cached") {
@@ -433,9 +435,27 @@ TEST_CASE("a build with writes not yet committed stays pinned by them") {
   Options options;
   options.cache_capacity = 0;  // the LRU holds nothing: only the writes pin
   auto store = Store::open(dir.file("store.db"), options);
-  store->start_build("b", BuildStart{"w", 1, "starting", {}, {}})->set_state_string("queued");
-  // Whether or not it is committed yet, the one object (or the row) says so.
-  CHECK(store->build("b", 1)->record().state_string == "queued");
+  store->start_build("b", BuildStart{"w", 1, "starting", {}, {}});
+  store->flush();
+  REQUIRE(store->stats().live_builds == 0);
+
+  // Another process holds the write lock: nothing can be committed meanwhile.
+  SQLite::Database other(dir.file("store.db"), SQLite::OPEN_READWRITE);
+  other.exec("BEGIN IMMEDIATE");
+  const Build* written = nullptr;
+  {
+    auto build = store->build("b", 1);
+    build->set_state_string("queued");
+    written = build.get();
+  }
+  // Nobody holds it, but its write does: the same object, with the write applied.
+  CHECK(store->stats().live_builds == 1);
+  CHECK(store->stats().queued_writes == 1);
+  auto again = store->build("b", 1);
+  CHECK(again.get() == written);
+  CHECK(again->record().state_string == "queued");
+  again.reset();
+  other.exec("ROLLBACK");
   store->flush();
   CHECK(store->stats().live_builds == 0);
   CHECK(store->build("b", 1)->record().state_string == "queued");

@@ -62,13 +62,17 @@ std::optional<LoadedBuild> Shard::load(int number) {
     loaded = load_build_row(*reader, builder_id_, builder(), number);
     if (loaded) load_children(*reader, {&*loaded});
   }
+  run_load_hook(number);
+  return loaded;
+}
+
+void Shard::run_load_hook(int number) {
   std::function<void(int)> hook;
   {
     std::lock_guard lock(sync_->mu);
     hook = load_hook_;
   }
   if (hook) hook(number);
-  return loaded;
 }
 
 std::shared_ptr<Build> Shard::get(int number, Via via) {
@@ -144,6 +148,7 @@ std::vector<std::shared_ptr<Build>> Shard::page(const HistoryPage& page) {
   std::optional<ReadSnapshot> snapshot(std::in_place, *reader);
   std::vector<LoadedBuild> rows =
       load_page_rows(*reader, builder_id_, builder(), page.before, page.limit);
+  run_load_hook(0);
 
   // The page holds committed builds and live ones whose rows are still queued.
   struct Slot {

@@ -121,7 +121,8 @@ class Shard final : public StatusOwner, public std::enable_shared_from_this<Shar
   std::vector<std::shared_ptr<Build>> release_resident();
 
   // For tests: called by a load after it has read its rows and before it enters
-  // them into the cache, with no lock held (so a test can hold a load in flight).
+  // them into the cache, with no lock held (so a test can hold a load in flight):
+  // with the build's number from get(), with 0 from page().
   void set_load_hook(std::function<void(int number)> hook);
 
  private:
@@ -155,6 +156,7 @@ class Shard final : public StatusOwner, public std::enable_shared_from_this<Shar
   std::shared_ptr<Build> materialize_locked(LoadedBuild&& loaded);
   // The build's row and children, read in one snapshot, and the load hook run.
   std::optional<LoadedBuild> load(int number);
+  void run_load_hook(int number);
   // start() for a builder this process numbers. nullptr if it no longer does.
   std::shared_ptr<Build> start_held(const BuildStart& start, std::vector<Property>& properties,
                                     std::uint64_t& sequence);

@@ -266,6 +266,8 @@ CacheStats StoreImpl::stats() const {
     stats.commits = writes_->commits();
     stats.writes = writes_->writes();
     stats.busy_retries = writes_->busy_retries();
+    stats.queued_writes = writes_->queued();
+    stats.admission_waits = writes_->admission_waits();
   }
   return stats;
 }

@@ -77,10 +77,14 @@ Admission WriteQueue::admit(std::size_t writes) {
   const std::size_t room = 2 * std::max<std::size_t>(config_.max_batch, 1);
   // Backpressure: a producer faster than SQLite waits rather than growing the
   // queue without bound. A unit larger than the room goes alone into an empty queue.
-  done_.wait(lock, [&] {
+  const auto has_room = [&] {
     const std::size_t used = queue_.size() + admitted_;
     return used + writes <= room || used == 0 || error_ || stopping_;
-  });
+  };
+  if (!has_room()) {
+    ++admission_waits_;
+    done_.wait(lock, has_room);
+  }
   throw_if_failed_locked();
   if (stopping_) throw Error(ErrorCode::kClosed, "write to a store that is being closed");
   admitted_ += writes;
@@ -171,6 +175,16 @@ std::uint64_t WriteQueue::writes() const {
   return committed_;
 }
 
+std::uint64_t WriteQueue::admission_waits() const {
+  std::lock_guard lock(mu_);
+  return admission_waits_;
+}
+
+std::uint64_t WriteQueue::queued() const {
+  std::lock_guard lock(mu_);
+  return submitted_ - committed_;
+}
+
 std::uint64_t WriteQueue::busy_retries() const {
   std::lock_guard lock(mu_);
   return busy_retries_;
@@ -228,7 +242,9 @@ void WriteQueue::run() {
         });
       }
     } catch (const Error& e) {
-      failure = e;
+      // A statement the writer built refused by a constraint is not the caller's
+      // bad input but a failure of the store's: report it as one.
+      failure = e.code() == ErrorCode::kInvalidArgument ? Error(ErrorCode::kIO, e.what()) : e;
     }
     // Pins are released outside every lock (this may free whole builds), and before
     // the commit is published: once flush() returns, no committed write pins anything.

@@ -98,6 +98,10 @@ class WriteQueue final : public Admission::Pool {
 
   std::uint64_t commits() const;
   std::uint64_t writes() const;
+  // Admissions that had to wait for room (backpressure).
+  std::uint64_t admission_waits() const;
+  // Writes queued and not yet committed.
+  std::uint64_t queued() const;
   // Commits that found the store locked by another process and were tried again.
   std::uint64_t busy_retries() const;
 
@@ -132,6 +136,7 @@ class WriteQueue final : public Admission::Pool {
   std::uint64_t committed_ = 0;
   std::uint64_t commits_ = 0;
   std::uint64_t busy_retries_ = 0;
+  std::uint64_t admission_waits_ = 0;
   bool stopping_ = false;
   bool stopped_ = false;
   std::optional<Error> error_;
