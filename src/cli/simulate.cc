@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -117,6 +118,7 @@ int simulate(const Global& global, const SimulateArgs& args) {
   const workload::Shape& shape = args.shape;
   Options options;
   options.cache_capacity = args.cache;
+  options.busy_timeout = std::chrono::milliseconds(global.busy_timeout_ms);
   auto store = Store::open(store_path(global), options);
 
   const int threads = std::max(1, std::min(args.threads, shape.builders));
@@ -204,6 +206,12 @@ void add_simulate(CLI::App& app, const Global& global, Command& command) {
   sub->add_option("--seed", args->shape.seed, "seed of the random choices");
   sub->add_option("--cache", args->cache, "cache capacity in builds per builder")
       ->check(CLI::Range(0, 10000000));
+  sub->add_option("--durability", args->shape.durability,
+                  "buffered (group commit, the default) or immediate (each build waits for "
+                  "its own commit)")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, Durability>{{"buffered", Durability::kBuffered},
+                                            {"immediate", Durability::kImmediate}}));
   sub->add_option("--threads", args->threads, "master threads writing builds")
       ->check(CLI::Range(1, 256));
   sub->callback([&global, &command, args] {

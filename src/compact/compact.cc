@@ -14,6 +14,7 @@
 #include "util/log_codec.h"
 #include "sql/connection.h"
 #include "sql/maintenance.h"
+#include "store/process_token.h"
 
 namespace buildhist {
 
@@ -54,18 +55,49 @@ std::string id_array(const std::vector<BuildPick>& picks) {
   return ids + "]";
 }
 
+// Marks the store as being compacted by this process for the mark's lifetime;
+// throws Error(kBusy) naming the process of a compaction already running.
+class CompactionMark {
+ public:
+  explicit CompactionMark(Connection& connection)
+      : connection_(connection), holder_(internal::new_process_token()) {
+    if (const auto running =
+            internal::begin_compaction(connection_, holder_, internal::process_is_gone)) {
+      throw Error(ErrorCode::kBusy, connection_.path() + ": another compact is running on it (" +
+                                        internal::describe_token(*running) + ")");
+    }
+  }
+  ~CompactionMark() {
+    try {
+      internal::end_compaction(connection_, holder_);
+    } catch (const Error&) {
+      // A mark left behind is taken over once its process is gone.
+    }
+  }
+  CompactionMark(const CompactionMark&) = delete;
+  CompactionMark& operator=(const CompactionMark&) = delete;
+
+ private:
+  Connection& connection_;
+  const std::string holder_;
+};
+
 class Compactor {
  public:
   Compactor(const std::string& path, const CompactOptions& options)
       : options_(options),
         now_(options.now != 0 ? options.now : static_cast<std::int64_t>(std::time(nullptr))),
-        connection_(path, Connection::Mode::kReadWrite, options.busy_timeout, nullptr) {
+        connection_(path, options.dry_run ? Connection::Mode::kReadOnly : Connection::Mode::kReadWrite,
+                    options.busy_timeout, nullptr) {
     report_.dry_run = options.dry_run;
     // Deleting a build cascades to everything under it.
     internal::guard_sql("configure " + path, [&] { connection_.exec("PRAGMA foreign_keys = ON"); });
   }
 
   CompactReport run(const std::string& path) {
+    // One compaction at a time: a second would count what the first deletes.
+    std::optional<CompactionMark> mark;
+    if (!options_.dry_run) mark.emplace(connection_);
     report_.bytes_on_disk_before = bytes_on_disk(path);
     const std::vector<BuilderRange> builders = internal::guard_sql(
         "list builders of " + path, [&] { return internal::builder_ranges(connection_); });
@@ -284,9 +316,11 @@ CompactReport compact(const std::string& path, const CompactOptions& options) {
     throw Error(ErrorCode::kInvalidArgument, "compact needs at least one build a batch");
   }
   {
-    // Refuses what is not a store of this buildhist, and upgrades an older one.
+    // Refuses what is not a store of this buildhist, and upgrades an older one
+    // (but for a dry run, which changes nothing: an older store is refused).
     Options open;
     open.create_if_missing = false;
+    open.read_only = options.dry_run;
     open.busy_timeout = options.busy_timeout;
     Store::open(path, open);
   }

@@ -10,6 +10,8 @@ int open_flags(Connection::Mode mode) {
   switch (mode) {
     case Connection::Mode::kReadOnly:
       return SQLite::OPEN_READONLY;
+    case Connection::Mode::kImmutable:
+      return SQLite::OPEN_READONLY | SQLite::OPEN_URI;
     case Connection::Mode::kReadWrite:
       return SQLite::OPEN_READWRITE;
     case Connection::Mode::kCreate:
@@ -18,10 +20,27 @@ int open_flags(Connection::Mode mode) {
   return SQLite::OPEN_READONLY;
 }
 
+// A file: URI naming `path` with immutable=1, its special characters escaped.
+std::string immutable_uri(const std::string& path) {
+  std::string uri = "file:";
+  for (const unsigned char c : path) {
+    if (c == '%' || c == '?' || c == '#' || c < 0x21 || c >= 0x7f) {
+      static const char kHex[] = "0123456789ABCDEF";
+      uri += '%';
+      uri += kHex[c >> 4];
+      uri += kHex[c & 15];
+    } else {
+      uri += static_cast<char>(c);
+    }
+  }
+  return uri + "?immutable=1";
+}
+
 SQLite::Database open_database(const std::string& path, Connection::Mode mode,
                                std::chrono::milliseconds busy_timeout) {
   return guard_sql("open " + path, [&] {
-    return SQLite::Database(path, open_flags(mode) | SQLite::OPEN_NOMUTEX,
+    const std::string name = mode == Connection::Mode::kImmutable ? immutable_uri(path) : path;
+    return SQLite::Database(name, open_flags(mode) | SQLite::OPEN_NOMUTEX,
                             static_cast<int>(busy_timeout.count()));
   });
 }

@@ -27,7 +27,9 @@ namespace buildhist::internal {
 
 class Connection {
  public:
-  enum class Mode { kReadOnly, kReadWrite, kCreate };
+  // kImmutable reads a store that nothing can be writing (on read-only media,
+  // without a -wal file): SQLite then needs no -shm file and takes no locks.
+  enum class Mode { kReadOnly, kImmutable, kReadWrite, kCreate };
 
   // Opens `path`. The statement counter, if given, must outlive the connection.
   Connection(const std::string& path, Mode mode, std::chrono::milliseconds busy_timeout,

@@ -1,5 +1,7 @@
 #include "sql/maintenance.h"
 
+#include <SQLiteCpp/Transaction.h>
+
 #include "sql/connection.h"
 
 namespace buildhist::internal {
@@ -142,6 +144,35 @@ std::int64_t free_pages(Connection& connection) {
 
 void incremental_vacuum(Connection& connection, int pages) {
   connection.exec("PRAGMA incremental_vacuum(" + std::to_string(pages) + ")");
+}
+
+std::optional<std::string> begin_compaction(
+    Connection& connection, const std::string& holder,
+    const std::function<bool(const std::string&)>& gone) {
+  return guard_sql("begin compacting " + connection.path(), [&]() -> std::optional<std::string> {
+    SQLite::Transaction transaction(connection.db(), SQLite::TransactionBehavior::IMMEDIATE);
+    auto& query = connection.statement("SELECT value FROM meta WHERE key = 'compaction'");
+    if (query.executeStep()) {
+      const std::string running = query.getColumn(0).getString();
+      query.reset();
+      if (!gone(running)) return running;
+    }
+    auto& mark = connection.statement(
+        "INSERT INTO meta (key, value) VALUES ('compaction', ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+    mark.bind(1, holder);
+    mark.exec();
+    transaction.commit();
+    return std::nullopt;
+  });
+}
+
+void end_compaction(Connection& connection, const std::string& holder) {
+  guard_sql("end compacting " + connection.path(), [&] {
+    auto& unmark = connection.statement("DELETE FROM meta WHERE key = 'compaction' AND value = ?");
+    unmark.bind(1, holder);
+    unmark.exec();
+  });
 }
 
 }  // namespace buildhist::internal

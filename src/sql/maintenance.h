@@ -5,6 +5,8 @@
 #define BUILDHIST_SQL_MAINTENANCE_H_
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -77,6 +79,15 @@ int auto_vacuum_mode(Connection& connection);
 std::int64_t free_pages(Connection& connection);
 // Gives back up to `pages` free pages to the file system (incremental mode).
 void incremental_vacuum(Connection& connection, int pages);
+
+// Marks a compaction as running for `holder` (a row in meta), in one transaction;
+// if one already runs for a holder `gone` does not say is gone, writes nothing and
+// returns that holder.
+std::optional<std::string> begin_compaction(
+    Connection& connection, const std::string& holder,
+    const std::function<bool(const std::string&)>& gone);
+// Ends the compaction `holder` began.
+void end_compaction(Connection& connection, const std::string& holder);
 
 }  // namespace buildhist::internal
 

@@ -13,6 +13,7 @@
 #include "sql/status_reader.h"
 #include "store/process_token.h"
 #include "store/write_queue.h"
+#include "util/file_access.h"
 
 namespace buildhist::internal {
 
@@ -25,6 +26,18 @@ struct Probe {
   std::optional<SchemaInfo> info;
   std::unique_ptr<Connection> connection;
 };
+
+// How readers open the store. A WAL store in a place nobody can write, closed
+// cleanly (no -wal file), is read as immutable: SQLite could create no -shm file
+// there, and nothing can change it. Elsewhere (a -wal file exists, so a writer
+// may be active) readers share the WAL index as usual.
+Connection::Mode reader_mode(const std::string& path, const Options& options) {
+  if (!options.read_only) return Connection::Mode::kReadOnly;
+  std::error_code ec;
+  const bool has_wal = std::filesystem::exists(path + "-wal", ec);
+  if (!has_wal && unwritable_reason(path)) return Connection::Mode::kImmutable;
+  return Connection::Mode::kReadOnly;
+}
 
 Probe probe_existing(const std::string& path, const Options& options,
                      std::atomic<std::uint64_t>* counter) {
@@ -41,8 +54,8 @@ Probe probe_existing(const std::string& path, const Options& options,
   }
   // Read-only, so that a store we must refuse is left byte-for-byte untouched.
   Probe probe;
-  probe.connection =
-      std::make_unique<Connection>(path, Connection::Mode::kReadOnly, options.busy_timeout, counter);
+  probe.connection = std::make_unique<Connection>(path, reader_mode(path, options),
+                                                  options.busy_timeout, counter);
   probe.info = read_schema_info(*probe.connection);
   if (probe.info) check_compatible(*probe.info, path);
   probe.connection->reset_statements();
@@ -55,9 +68,15 @@ std::int64_t now_seconds() { return static_cast<std::int64_t>(std::time(nullptr)
 
 StoreImpl::StoreImpl(std::string path, Options options)
     : path_(std::move(path)), options_(std::move(options)), holder_(new_process_token()) {
+  if (!options_.read_only) {
+    if (const auto reason = unwritable_reason(path_)) {
+      throw Error(ErrorCode::kIO, path_ + ": cannot open the store for writing: " + *reason +
+                                      " (queries can still read it)");
+    }
+  }
   Probe probe = probe_existing(path_, options_, &statements_);
   const std::optional<SchemaInfo>& info = probe.info;
-  readers_ = std::make_unique<ReaderPool>(path_, Connection::Mode::kReadOnly,
+  readers_ = std::make_unique<ReaderPool>(path_, reader_mode(path_, options_),
                                           options_.busy_timeout, options_.max_idle_readers,
                                           &statements_);
   if (options_.read_only) {

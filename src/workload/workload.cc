@@ -170,7 +170,7 @@ std::uint64_t write_build(Store& store, const Shape& shape, int builder_index, i
     step->finish(planned.results, planned.complete_at);
   }
   build->set_state_string(std::string(results_name(plan.results)));
-  build->finish(plan.results, plan.complete_at);
+  build->finish(plan.results, plan.complete_at, shape.durability);
   return lines;
 }
 

@@ -22,6 +22,9 @@ struct Shape {
   int log_lines = 50;
   int appends = 5;    // pieces each log is appended in
   std::uint64_t seed = 1;
+  // How durable each build's last write is: kImmediate makes every build wait for
+  // its own commit (a master that promises each finished build survives a crash).
+  Durability durability = Durability::kBuffered;
 };
 
 struct PlannedStep {
