@@ -402,11 +402,17 @@ int main_bench(int argc, char** argv) {
                      {"cache", "256"},
                      {"compare-cache", "0"},
                      {"raw-batch", "1000"},
+                     {"durability", "buffered"},
                      {"raw-autocheckpoint", "-1"},
                      {"runs", "3"},
                      {"verify", "1"},
                      {"dir", ""}});
-  const workload::Shape shape = workload_shape(flags);
+  workload::Shape shape = workload_shape(flags);
+  if (flags.text("durability") == "immediate") {
+    shape.durability = Durability::kImmediate;  // each build waits for its own commit
+  } else if (flags.text("durability") != "buffered") {
+    throw std::runtime_error("--durability is buffered or immediate");
+  }
   const int threads = static_cast<int>(flags.integer("threads"));
   const auto max_batch = static_cast<std::size_t>(std::max(0LL, flags.integer("max-batch")));
   const auto cache = static_cast<std::size_t>(flags.integer("cache"));
@@ -420,9 +426,11 @@ int main_bench(int argc, char** argv) {
   std::printf("workload: %d builders x %d builds, %d steps, %d log lines in %d appends, seed %llu\n",
               shape.builders, shape.builds, shape.steps, shape.log_lines, shape.appends,
               static_cast<unsigned long long>(shape.seed));
-  std::printf("buildhist: %d master threads, default durability (buffered, group commit, "
-              "synchronous=NORMAL), max_batch %s\n",
-              threads, max_batch == 0 ? "the library's default" : std::to_string(max_batch).c_str());
+  std::printf("buildhist: %d master threads, durability %s (synchronous=NORMAL), max_batch %s\n",
+              threads,
+              shape.durability == Durability::kImmediate ? "immediate (a commit per build)"
+                                                         : "buffered (group commit)",
+              max_batch == 0 ? "the library's default" : std::to_string(max_batch).c_str());
   std::printf("raw: one transaction per %d builds, WAL, synchronous=NORMAL, foreign keys on, "
               "wal_autocheckpoint %s\n",
               raw_batch, autocheckpoint < 0 ? "SQLite's default" : std::to_string(autocheckpoint).c_str());
