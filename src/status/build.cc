@@ -3,6 +3,7 @@
 #include "buildhist/error.h"
 #include "buildhist/status.h"
 #include "cache/shard.h"
+#include "util/input_rules.h"
 #include "util/json_text.h"
 #include "util/names.h"
 
@@ -90,6 +91,7 @@ std::shared_ptr<Step> Build::add_step(std::string_view name,
                                                  std::to_string(record_.number) +
                                                  ": the step name " + *problem);
   }
+  if (started_at) internal::require_time("add a step", "start time", *started_at);
   auto shard = internal::open_shard(shard_, "add a step");
   std::shared_ptr<Step> step;
   std::uint64_t sequence = 0;
@@ -119,13 +121,10 @@ std::shared_ptr<Step> Build::add_step(std::string_view name,
 void Build::set_property(std::string_view name, std::string_view json_value,
                          std::string_view source, Durability durability) {
   const std::string key = record_.builder + "/" + std::to_string(record_.number);
-  if (name.empty()) {
-    throw Error(ErrorCode::kInvalidArgument, "set a property of " + key + ": the name is empty");
-  }
-  if (!internal::is_json_value(json_value)) {
-    throw Error(ErrorCode::kInvalidArgument, "set property " + std::string(name) + " of " + key +
-                                                 ": the value is not one JSON value");
-  }
+  internal::require_name("set a property of " + key, "property name", name);
+  internal::require_json("set property " + std::string(name) + " of " + key, "value", json_value);
+  internal::require_text("set property " + std::string(name) + " of " + key, "source", source,
+                         kMaxNameBytes);
   auto shard = internal::open_shard(shard_, "set a property");
   Property property{std::string(name), std::string(json_value), std::string(source)};
   std::uint64_t sequence = 0;
@@ -146,6 +145,8 @@ void Build::set_property(std::string_view name, std::string_view json_value,
 }
 
 void Build::set_state_string(std::string_view state_string, Durability durability) {
+  internal::require_text("set a build's state", "state string", state_string,
+                         internal::kMaxTextBytes);
   auto shard = internal::open_shard(shard_, "set a build's state");
   std::uint64_t sequence = 0;
   {
@@ -159,7 +160,8 @@ void Build::set_state_string(std::string_view state_string, Durability durabilit
 }
 
 void Build::finish(Results results, std::int64_t complete_at, Durability durability) {
-  results_from_code(static_cast<int>(results));  // refuses a code outside buildbot's
+  internal::require_results("finish a build", results);
+  internal::require_time("finish a build", "complete time", complete_at);
   auto shard = internal::open_shard(shard_, "finish a build");
   std::uint64_t sequence = 0;
   {
