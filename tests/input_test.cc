@@ -5,6 +5,7 @@
 // Store that was handed the value has been flushed and closed.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -13,6 +14,7 @@
 
 #include "buildhist/buildhist.h"
 #include "doctest_include.h"
+#include "process.h"
 #include "temp_dir.h"
 
 using namespace buildhist;
@@ -177,6 +179,16 @@ TEST_CASE("a bad builder, step, log or property name is refused and nothing is w
     expect_refused(f.path, ErrorCode::kInvalidArgument, "log name", [&](Store&, Objects& o) {
       o.running_step->add_log(bad.value, LogType::kText);
     });
+  }
+}
+
+// Worker names, property names and sources are kept as the master's bytes (the
+// query layer repairs them into UTF-8 where it writes JSON): only their length
+// is refused, and an empty property name.
+TEST_CASE("an empty or over-long property name, source or worker is refused") {
+  Fixture f;
+  for (const Bad& bad : {Bad{"", "empty"}, Bad{std::string(256, 'x'), "longer"}}) {
+    CAPTURE(bad.value);
     expect_refused(f.path, ErrorCode::kInvalidArgument, "property name", [&](Store&, Objects& o) {
       o.running->set_property(bad.value, "1", "test");
     });
@@ -187,9 +199,18 @@ TEST_CASE("a bad builder, step, log or property name is refused and nothing is w
       store.start_build("new-builder", start);
     });
   }
+  const std::string too_long(256, 's');
+  expect_refused(f.path, ErrorCode::kInvalidArgument, "source", [&](Store&, Objects& o) {
+    o.running->set_property("p", "1", too_long);
+  });
+  expect_refused(f.path, ErrorCode::kInvalidArgument, "worker", [&](Store& store, Objects&) {
+    BuildStart start = start_at(kT0);
+    start.worker = too_long;
+    store.start_build("new-builder", start);
+  });
 }
 
-TEST_CASE("a bad state string, worker, URL or property source is refused and nothing is written") {
+TEST_CASE("a bad state string or URL is refused and nothing is written") {
   Fixture f;
   for (const Bad& bad : kBadText) {
     CAPTURE(bad.value);
@@ -205,17 +226,9 @@ TEST_CASE("a bad state string, worker, URL or property source is refused and not
     expect_refused(f.path, ErrorCode::kInvalidArgument, "URL", [&](Store&, Objects& o) {
       o.running_step->add_url("artifacts", bad.value);
     });
-    expect_refused(f.path, ErrorCode::kInvalidArgument, "source", [&](Store&, Objects& o) {
-      o.running->set_property("p", "1", bad.value);
-    });
     expect_refused(f.path, ErrorCode::kInvalidArgument, "state string", [&](Store& store, Objects&) {
       BuildStart start = start_at(kT0);
       start.state_string = bad.value;
-      store.start_build("new-builder", start);
-    });
-    expect_refused(f.path, ErrorCode::kInvalidArgument, "worker", [&](Store& store, Objects&) {
-      BuildStart start = start_at(kT0);
-      start.worker = bad.value;
       store.start_build("new-builder", start);
     });
   }
@@ -265,10 +278,11 @@ TEST_CASE("a results code out of range and a build number below 1 are refused") 
   }
 }
 
-TEST_CASE("a property value that is not one JSON value in UTF-8 is refused") {
+TEST_CASE("a property value that is not one JSON value is refused") {
   Fixture f;
-  for (const std::string& value : std::vector<std::string>{"", "not json", "{\"a\": 1} trailing", "NaN", "'single'", "\"caf\xe9\"", "[1,",
-        std::string("\"nul\0\"", 6)}) {
+  const std::vector<std::string> values = {"", "not json", "{\"a\": 1} trailing", "NaN",
+                                           "'single'", "[1,", std::string("\"nul\0\"", 6)};
+  for (const std::string& value : values) {
     CAPTURE(value);
     expect_refused(f.path, ErrorCode::kInvalidArgument, "JSON", [&](Store&, Objects& o) {
       o.running->set_property("p", value, "test");
@@ -350,4 +364,40 @@ TEST_CASE("a property value nested a million deep is taken without overflowing t
   });
   auto store = Store::open(f.path);
   CHECK(store->build("b", 2)->property("deep") == deep);
+}
+
+// Found by fuzz_reference: a malformed reference was quoted as given, so a newline
+// in it made the command's error two lines, and an escape sequence reached the
+// terminal. Times, durations and unknown builders were quoted the same way.
+TEST_CASE("input quoted in an error is one line, control characters escaped") {
+  const auto message = [](const std::function<void()>& body) {
+    try {
+      body();
+    } catch (const Error& error) {
+      CHECK(error.code() == ErrorCode::kInvalidArgument);
+      return std::string(error.what());
+    }
+    FAIL("no error was thrown");
+    return std::string();
+  };
+  for (const std::string& text : {std::string("b\n/x"), std::string("b/1x\x1b[2J"),
+                                  std::string(100'000, '\n')}) {
+    for (const std::string& what : {message([&] { parse_reference(text); }),
+                                    message([&] { parse_time(text); }),
+                                    message([&] { parse_duration(text); })}) {
+      CAPTURE(what);
+      CHECK(what.find('\n') == std::string::npos);
+      CHECK(what.find('\x1b') == std::string::npos);
+      CHECK(what.size() < 1000);
+    }
+  }
+  CHECK(message([] { parse_reference("b\n/x"); }).find("'b\\x0a/x'") != std::string::npos);
+
+  Fixture f;
+  const auto result = buildhist::testing::buildhist({"--db", f.path, "builds", "no\nsuch"});
+  CHECK(result.status == 3);
+  CHECK(result.err == "buildhist: error: no builder named 'no\\x0asuch'\n");
+  const auto show = buildhist::testing::buildhist({"--db", f.path, "show", "b\n/1"});
+  CHECK(show.status == 2);
+  CHECK(std::count(show.err.begin(), show.err.end(), '\n') == 1);
 }

@@ -121,10 +121,14 @@ std::shared_ptr<Step> Build::add_step(std::string_view name,
 void Build::set_property(std::string_view name, std::string_view json_value,
                          std::string_view source, Durability durability) {
   const std::string key = record_.builder + "/" + std::to_string(record_.number);
-  internal::require_name("set a property of " + key, "property name", name);
+  if (name.empty()) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "set a property of " + key + ": the property name is empty");
+  }
+  internal::require_bytes("set a property of " + key, "property name", name, kMaxNameBytes);
   internal::require_json("set property " + std::string(name) + " of " + key, "value", json_value);
-  internal::require_text("set property " + std::string(name) + " of " + key, "source", source,
-                         kMaxNameBytes);
+  internal::require_bytes("set property " + std::string(name) + " of " + key, "source", source,
+                          kMaxNameBytes);
   auto shard = internal::open_shard(shard_, "set a property");
   Property property{std::string(name), std::string(json_value), std::string(source)};
   std::uint64_t sequence = 0;

@@ -2,11 +2,13 @@
 // the public method that takes it, before anything is changed or queued:
 //
 //   names      builder, step, log and property names: the rule of names.h
-//   text       worker names and property sources (up to kMaxNameBytes), state
-//              strings, URL names and URLs (up to kMaxTextBytes): UTF-8 without
-//              control characters, possibly empty
+//   text       state strings, URL names and URLs (up to kMaxTextBytes): UTF-8
+//              without control characters, possibly empty
+//   bytes      worker names, property names (not empty) and sources: up to
+//              kMaxNameBytes of any bytes, as a master wrote them (the query
+//              layer repairs what is not UTF-8 where it writes JSON)
 //   times      whole seconds from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z
-//   JSON       property values: exactly one JSON value, in UTF-8
+//   JSON       property values: exactly one JSON value
 //   results    buildbot's codes, 0 to 6
 //
 // Each require_* throws Error(kInvalidArgument) "ACTION: the FIELD PROBLEM" when
@@ -37,6 +39,8 @@ inline constexpr std::int64_t kLastSecond = 253402300799;   // 9999-12-31T23:59:
 void require_name(std::string_view action, std::string_view field, std::string_view name);
 void require_text(std::string_view action, std::string_view field, std::string_view text,
                   std::size_t max_bytes);
+void require_bytes(std::string_view action, std::string_view field, std::string_view bytes,
+                   std::size_t max_bytes);
 void require_time(std::string_view action, std::string_view field, std::int64_t seconds);
 void require_json(std::string_view action, std::string_view field, std::string_view json);
 void require_results(std::string_view action, Results results);

@@ -21,11 +21,10 @@ void write_string(JsonWriter& writer, std::string_view text) {
 bool is_json_value(std::string_view text) {
   // A full parse (not kParseStopWhenDoneFlag) also rejects anything after the value.
   // Iterative, so that a value nested a million deep (a 1 MB property of '[')
-  // costs heap, not the caller's stack; validating UTF-8, since the value is
-  // written into JSON output as it is.
-  constexpr unsigned kFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
+  // costs heap, not the caller's stack. Bytes that are not UTF-8 are kept, and
+  // repaired where JSON is written (the query layer).
   rapidjson::Document document;
-  document.Parse<kFlags>(text.data(), text.size());
+  document.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
   return !document.HasParseError();
 }
 
