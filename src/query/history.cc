@@ -7,6 +7,7 @@
 #include "buildhist/store.h"
 #include "util/file_size.h"
 #include "util/json_text.h"
+#include "util/quoted.h"
 #include "sql/history_reader.h"
 #include "sql/migrations.h"
 #include "sql/status_reader.h"
@@ -18,15 +19,13 @@ namespace {
 
 [[noreturn]] void not_found(const std::string& what) { throw Error(ErrorCode::kNotFound, what); }
 
-std::string quoted(std::string_view name) { return "'" + std::string(name) + "'"; }
-
 std::string build_name(std::string_view builder, int number) {
   return format_reference(Reference{std::string(builder), number, {}, {}});
 }
 
 std::int64_t builder_id(internal::Connection& connection, std::string_view builder) {
   const auto row = internal::find_builder(connection, builder);
-  if (!row) not_found("no builder named " + quoted(builder));
+  if (!row) not_found("no builder named " + internal::quoted(builder));
   return row->id;
 }
 

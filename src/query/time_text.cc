@@ -5,6 +5,7 @@
 
 #include "buildhist/error.h"
 #include "buildhist/report.h"
+#include "util/quoted.h"
 
 namespace buildhist {
 
@@ -12,7 +13,7 @@ namespace {
 
 [[noreturn]] void bad_time(std::string_view text, std::string_view why) {
   throw Error(ErrorCode::kInvalidArgument,
-              "malformed time '" + std::string(text) + "': " + std::string(why) +
+              "malformed time " + internal::quoted(text) + ": " + std::string(why) +
                   " (expected 2026-11-22, 2026-11-22T10:00:00Z or epoch seconds)");
 }
 
@@ -112,7 +113,7 @@ std::int64_t parse_time(std::string_view text) {
 std::int64_t parse_duration(std::string_view text) {
   const auto bad = [&](std::string_view why) {
     throw Error(ErrorCode::kInvalidArgument,
-                "malformed duration '" + std::string(text) + "': " + std::string(why) +
+                "malformed duration " + internal::quoted(text) + ": " + std::string(why) +
                     " (expected a whole number and a unit: 90s, 30m, 12h, 30d, 2w)");
   };
   if (text.size() < 2) bad("expected a number and a unit");

@@ -4,6 +4,7 @@
 #include "buildhist/status.h"
 #include "status/owner.h"
 #include "status/shard_sync.h"
+#include "util/input_rules.h"
 #include "util/json_text.h"
 #include "util/names.h"
 
@@ -89,6 +90,7 @@ std::shared_ptr<Step> Build::add_step(std::string_view name,
                                                  std::to_string(record_.number) +
                                                  ": the step name " + *problem);
   }
+  if (started_at) internal::require_time("add a step", "start time", *started_at);
   auto owner = internal::open_owner(owner_, "add a step");
   internal::Admission admission = owner->admit(1);
   std::shared_ptr<Step> step;
@@ -119,12 +121,13 @@ void Build::set_property(std::string_view name, std::string_view json_value,
                          std::string_view source, Durability durability) {
   const std::string key = record_.builder + "/" + std::to_string(record_.number);
   if (name.empty()) {
-    throw Error(ErrorCode::kInvalidArgument, "set a property of " + key + ": the name is empty");
+    throw Error(ErrorCode::kInvalidArgument,
+                "set a property of " + key + ": the property name is empty");
   }
-  if (!internal::is_json_value(json_value)) {
-    throw Error(ErrorCode::kInvalidArgument, "set property " + std::string(name) + " of " + key +
-                                                 ": the value is not one JSON value");
-  }
+  internal::require_bytes("set a property of " + key, "property name", name, kMaxNameBytes);
+  internal::require_json("set property " + std::string(name) + " of " + key, "value", json_value);
+  internal::require_bytes("set property " + std::string(name) + " of " + key, "source", source,
+                          kMaxNameBytes);
   auto owner = internal::open_owner(owner_, "set a property");
   internal::Admission admission = owner->admit(1);
   Property property{std::string(name), std::string(json_value), std::string(source)};
@@ -146,12 +149,15 @@ void Build::set_property(std::string_view name, std::string_view json_value,
 }
 
 void Build::set_state_string(std::string_view state_string, Durability durability) {
+  internal::require_text("set a build's state", "state string", state_string,
+                         internal::kMaxTextBytes);
   update("set the state of", durability,
          [&](BuildRecord& record) { record.state_string = std::string(state_string); });
 }
 
 void Build::finish(Results results, std::int64_t complete_at, Durability durability) {
-  results_from_code(static_cast<int>(results));  // refuses a code outside buildbot's
+  internal::require_results("finish a build", results);
+  internal::require_time("finish a build", "complete time", complete_at);
   update("finish", durability, [&](BuildRecord& record) {
     if (complete_at < record.started_at) {
       throw Error(ErrorCode::kInvalidArgument,

@@ -4,6 +4,7 @@
 #include "buildhist/status.h"
 #include "status/owner.h"
 #include "status/shard_sync.h"
+#include "util/input_rules.h"
 
 namespace buildhist {
 
@@ -75,9 +76,7 @@ std::shared_ptr<Log> Step::log(std::string_view slug) const {
 std::shared_ptr<Log> Step::add_log(std::string_view name, LogType type, Durability durability) {
   const std::string key =
       builder() + "/" + std::to_string(build_number_) + "/" + std::to_string(number_);
-  if (name.empty()) {
-    throw Error(ErrorCode::kInvalidArgument, "add a log to step " + key + ": the name is empty");
-  }
+  internal::require_name("add a log to step " + key, "log name", name);
   if (type != LogType::kStdio && type != LogType::kText && type != LogType::kHtml) {
     throw Error(ErrorCode::kInvalidArgument,
                 "add a log to step " + key + ": the type must be s, t or h");
@@ -140,15 +139,20 @@ void Step::update(const char* what, Durability durability,
 }
 
 void Step::start(std::int64_t started_at, Durability durability) {
+  internal::require_time("start a step", "start time", started_at);
   update("start a step of", durability, [&](StepRecord& record) { record.started_at = started_at; });
 }
 
 void Step::set_state_string(std::string_view state_string, Durability durability) {
+  internal::require_text("set a step's state", "state string", state_string,
+                         internal::kMaxTextBytes);
   update("set the state of a step of", durability,
          [&](StepRecord& record) { record.state_string = std::string(state_string); });
 }
 
 void Step::add_url(std::string_view name, std::string_view url, Durability durability) {
+  internal::require_text("add a URL to a step", "URL name", name, internal::kMaxTextBytes);
+  internal::require_text("add a URL to a step", "URL", url, internal::kMaxTextBytes);
   update("add a URL to a step of", durability, [&](StepRecord& record) {
     record.urls.push_back(Url{std::string(name), std::string(url)});
   });
@@ -159,7 +163,8 @@ void Step::set_hidden(bool hidden, Durability durability) {
 }
 
 void Step::finish(Results results, std::int64_t complete_at, Durability durability) {
-  results_from_code(static_cast<int>(results));  // refuses a code outside buildbot's
+  internal::require_results("finish a step", results);
+  internal::require_time("finish a step", "complete time", complete_at);
   update("finish a step of", durability, [&](StepRecord& record) {
     const std::string key = builder() + "/" + std::to_string(build_number_) + "/" + record.name;
     if (record.complete_at) {

@@ -3,19 +3,9 @@
 #include "buildhist/error.h"
 #include "cache/shard.h"
 #include "store/store_impl.h"
-#include "util/names.h"
+#include "util/input_rules.h"
 
 namespace buildhist {
-
-namespace {
-
-void check_builder_name(std::string_view name) {
-  if (const auto problem = internal::name_problem(name)) {
-    throw Error(ErrorCode::kInvalidArgument, "a builder name " + *problem);
-  }
-}
-
-}  // namespace
 
 std::unique_ptr<Store> Store::open(const std::string& path, const Options& options) {
   return std::unique_ptr<Store>(new Store(std::make_shared<internal::StoreImpl>(path, options)));
@@ -37,7 +27,8 @@ const Options& Store::options() const noexcept { return impl_->options(); }
 
 std::shared_ptr<Build> Store::start_build(std::string_view builder, const BuildStart& start,
                                           Durability durability) {
-  check_builder_name(builder);
+  // Every field before the builder's shard, which writes a new builder's row.
+  internal::require_build_start(builder, start);
   impl_->check_writable();  // refuses a read-only store before anything is created
   return impl_->shard(builder, /*create=*/true)->start(start, durability);
 }

@@ -1,5 +1,8 @@
 #include "util/log_codec.h"
 
+// ZSTD_decompressBound (exported by libzstd 1.4 and later) is still in the
+// static-linking-only part of zstd.h.
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
 #include "buildhist/error.h"
@@ -16,6 +19,12 @@ std::string_view decode_chunk(ChunkCodec codec, std::string_view content,
   }
   if (codec != ChunkCodec::kZstd || raw_bytes < 0) {
     throw Error(ErrorCode::kCorrupt, "a log chunk has an unknown codec");
+  }
+  // raw_bytes is read from the store: a damaged one must not make us allocate
+  // whatever it says. No frame decodes to more than its own bound.
+  const unsigned long long bound = ZSTD_decompressBound(content.data(), content.size());
+  if (bound == ZSTD_CONTENTSIZE_ERROR || static_cast<unsigned long long>(raw_bytes) > bound) {
+    throw Error(ErrorCode::kCorrupt, "a log chunk's raw_bytes is more than its content can hold");
   }
   scratch.resize(static_cast<std::size_t>(raw_bytes));
   const std::size_t size =

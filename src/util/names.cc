@@ -16,11 +16,15 @@ std::optional<std::string> name_problem(std::string_view name) {
   if (name.size() > kMaxNameBytes) {
     return "is longer than " + std::to_string(kMaxNameBytes) + " bytes";
   }
-  while (!name.empty()) {
-    const auto point = next_code_point(name);
+  return text_problem(name);
+}
+
+std::optional<std::string> text_problem(std::string_view text) {
+  while (!text.empty()) {
+    const auto point = next_code_point(text);
     if (!point) return "is not valid UTF-8";
     if (is_control(point->code)) return "has a control character";
-    name.remove_prefix(point->length);
+    text.remove_prefix(point->length);
   }
   return std::nullopt;
 }

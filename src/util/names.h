@@ -15,6 +15,10 @@ namespace buildhist::internal {
 // nullopt when it is a good name.
 std::optional<std::string> name_problem(std::string_view name);
 
+// What is wrong with `text` as UTF-8 without control characters, whatever its
+// length (empty is fine), or nullopt: the part of the rule free text obeys too.
+std::optional<std::string> text_problem(std::string_view text);
+
 }  // namespace buildhist::internal
 
 #endif  // BUILDHIST_NAMES_H_

@@ -5,6 +5,7 @@
 
 #include "buildhist/error.h"
 #include "util/names.h"
+#include "util/quoted.h"
 
 namespace buildhist {
 
@@ -12,7 +13,7 @@ namespace {
 
 [[noreturn]] void malformed(std::string_view text, std::string_view why) {
   throw Error(ErrorCode::kInvalidArgument,
-              "malformed reference '" + std::string(text) + "': " + std::string(why) +
+              "malformed reference " + internal::quoted(text) + ": " + std::string(why) +
                   " (expected BUILDER/NUMBER[/STEP[/LOG]])");
 }
 
