@@ -78,6 +78,8 @@ bool GrepMatcher::next_line(std::string_view text, std::size_t from, std::size_t
         return false;
       }
       hit = static_cast<std::size_t>(match.data() - text.data());
+      // An empty match after the last newline is at no line.
+      if (hit == text.size() && text.back() == '\n') return false;
     }
     const std::size_t line_start = hit == from ? from : [&] {
       const void* newline = memrchr(text.data() + from, '\n', hit - from);

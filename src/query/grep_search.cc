@@ -110,6 +110,7 @@ bool GrepSearch::on_match() {
   ++summary_.matching_lines;
   if (query_.output == GrepQuery::Output::kLogs) {
     emit(GrepEvent{GrepEvent::Kind::kLog, log_, 0, {}, 0, 0});
+    if (limit_reached()) stopping_ = done_ = true;
     return false;
   }
   return true;
