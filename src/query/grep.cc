@@ -10,6 +10,7 @@
 #include "sql/grep_reader.h"
 #include "sql/status_reader.h"
 #include "store/store_impl.h"
+#include "util/chunk_decoder.h"
 
 namespace buildhist {
 
@@ -48,15 +49,15 @@ GrepSummary History::grep(const GrepQuery& query,
   }
   internal::GrepSearch search(query, matcher, sink,
                               internal::count_grep_builders(*reader, query));
-  std::string scratch;
+  internal::ChunkDecoder decoder;
   internal::list_grep_logs(
       *reader, query, query.pick == GrepQuery::Pick::kFirst,
       [&](const internal::GrepLogRow& row) {
         if (!search.wants(row.log_id, row.log)) return !search.done();
         search.begin_log(row.log_id, row.log);
         internal::list_log_chunks(*reader, row.log_id, [&](const internal::ChunkRow& chunk) {
-          return search.chunk(chunk.first_line, internal::decode_chunk(chunk.codec, chunk.content,
-                                                                       chunk.raw_bytes, scratch));
+          return search.chunk(chunk.first_line,
+                              decoder.decode(chunk.codec, chunk.content, chunk.raw_bytes));
         });
         search.end_log();
         return !search.done();
