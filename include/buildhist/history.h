@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "buildhist/grep.h"
 #include "buildhist/records.h"
 #include "buildhist/reference.h"
 
@@ -131,6 +132,13 @@ class History {
   // names unique, results set exactly when a build or step is complete. Streams
   // each problem found; returns how many.
   std::size_t check(const std::function<void(const Problem&)>& sink);
+
+  // Searches the text of the logs `query` selects, newest builds first (oldest
+  // first for Pick::kFirst), streaming events to `sink` as they are found;
+  // stops when `sink` returns false or max_count/pick is satisfied. A constant
+  // number of statements plus one a log scanned. Throws Error(kInvalidArgument)
+  // for a bad pattern or query, Error(kNotFound) for an unknown builder.
+  GrepSummary grep(const GrepQuery& query, const std::function<bool(const GrepEvent&)>& sink);
 
  private:
   Store& store_;
