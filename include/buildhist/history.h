@@ -27,6 +27,7 @@
 
 #include "buildhist/records.h"
 #include "buildhist/reference.h"
+#include "buildhist/trends.h"
 
 namespace buildhist {
 
@@ -131,6 +132,18 @@ class History {
   // names unique, results set exactly when a build or step is complete. Streams
   // each problem found; returns how many.
   std::size_t check(const std::function<void(const Problem&)>& sink);
+
+  // Per builder (by name, or in the query's order), the builds' buckets in time
+  // order, then each step's (by step name, or only the query's step), streamed as
+  // each bucket is complete. Two statements per builder. Throws Error(kNotFound)
+  // for an unknown builder, kInvalidArgument for since >= until or a bad bucketing.
+  void trends(const TrendQuery& query, const std::function<bool(const TrendBucket&)>& sink);
+
+  // The flaky steps of the query's builders, most flaky first: same-key values
+  // (descending), then flip rate (descending), then builder and step. Memory grows
+  // with the builders' distinct step names, not with their builds. Throws as trends
+  // does, and kInvalidArgument for an empty key or a rate outside [0, 1].
+  void flaky(const FlakyQuery& query, const std::function<bool(const FlakyStep&)>& sink);
 
  private:
   Store& store_;
