@@ -89,9 +89,14 @@ class BuilderFlakes {
         continue;
       }
       step.evidence = std::move(state.same_key);
+      const std::size_t same_key = step.evidence.size();
       for (auto flip = state.latest_flips.rbegin();
            flip != state.latest_flips.rend() && step.evidence.size() < evidence_cap(); ++flip) {
-        step.evidence.push_back(std::move(*flip));
+        const auto end = step.evidence.begin() + static_cast<std::ptrdiff_t>(same_key);
+        const bool listed = std::any_of(step.evidence.begin(), end, [&](const FlakyEvidence& e) {
+          return e.reference == flip->reference;
+        });
+        if (!listed) step.evidence.push_back(std::move(*flip));
       }
       out.push_back(std::move(step));
     }
