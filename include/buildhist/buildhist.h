@@ -13,5 +13,7 @@
 #include "buildhist/stats.h"
 #include "buildhist/status.h"
 #include "buildhist/store.h"
+#include "buildhist/trends.h"
+#include "buildhist/trends_report.h"
 
 #endif  // BUILDHIST_BUILDHIST_H_

@@ -28,6 +28,7 @@
 #include "buildhist/grep.h"
 #include "buildhist/records.h"
 #include "buildhist/reference.h"
+#include "buildhist/trends.h"
 
 namespace buildhist {
 
@@ -139,6 +140,17 @@ class History {
   // number of statements plus one a log scanned. Throws Error(kInvalidArgument)
   // for a bad pattern or query, Error(kNotFound) for an unknown builder.
   GrepSummary grep(const GrepQuery& query, const std::function<bool(const GrepEvent&)>& sink);
+  // Per builder (by name, or in the query's order), the builds' buckets in time
+  // order, then each step's (by step name, or only the query's step), streamed as
+  // each bucket is complete. Two statements per builder. Throws Error(kNotFound)
+  // for an unknown builder, kInvalidArgument for since >= until or a bad bucketing.
+  void trends(const TrendQuery& query, const std::function<bool(const TrendBucket&)>& sink);
+
+  // The flaky steps of the query's builders, most flaky first: same-key values
+  // (descending), then flip rate (descending), then builder and step. Memory grows
+  // with the builders' distinct step names, not with their builds. Throws as trends
+  // does, and kInvalidArgument for an empty key or a rate outside [0, 1].
+  void flaky(const FlakyQuery& query, const std::function<bool(const FlakyStep&)>& sink);
 
  private:
   Store& store_;

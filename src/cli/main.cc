@@ -56,6 +56,7 @@ int run(int argc, char** argv) {
   add_queries(app, global, command);
   add_compact(app, global, command);
   add_grep(app, global, command);
+  add_trends(app, global, command);
 
   try {
     app.parse(argc, argv);

@@ -204,6 +204,16 @@ void add_simulate(CLI::App& app, const Global& global, Command& command) {
   sub->add_option("--appends", args->shape.appends, "pieces each log is appended in")
       ->check(CLI::Range(1, 1000000));
   sub->add_option("--seed", args->shape.seed, "seed of the random choices");
+  sub->add_option_function<std::string>(
+         "--trends", [args](const std::string& spec) {
+           try {
+             workload::parse_trends(spec, args->shape);
+           } catch (const std::invalid_argument& e) {
+             throw CLI::ValidationError("--trends", e.what());
+           }
+         },
+         "trends in the history: slowdown=BUILDS,flaky=P,regression=NUMBER (default: none)")
+      ->type_name("SPEC");
   sub->add_option("--cache", args->cache, "cache capacity in builds per builder")
       ->check(CLI::Range(0, 10000000));
   sub->add_option("--durability", args->shape.durability,

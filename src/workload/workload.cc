@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdarg>
 #include <cstdio>
+#include <stdexcept>
 
 namespace buildhist::workload {
 
@@ -88,48 +89,148 @@ std::string builder_name(const Shape& shape, int builder_index) {
   return format("builder-%0*d", width, builder_index);
 }
 
-PlannedBuild plan_build(const Shape& shape, int builder_index, int number) {
+namespace {
+
+// The outcome drawn for a build, and its got_revision: the first draws of its
+// generator, in the order WORKLOAD.md's builds have always drawn them.
+struct Draws {
+  Results results = Results::kSuccess;
+  int marked = 0;  // the step that carries a non-success result
+  std::string revision;
+};
+
+Draws draw(const Shape& shape, int builder_index, int number) {
   Random random = random_for(shape, builder_index, number);
+  Draws draws;
+  const double outcome = random.unit();
+  draws.results = outcome < 0.90   ? Results::kSuccess
+                  : outcome < 0.95 ? Results::kWarnings
+                  : outcome < 0.99 ? Results::kFailure
+                                   : Results::kException;
+  draws.marked = shape.steps > 0 ? random.below(shape.steps) : 0;
+  char revision[41];
+  std::snprintf(revision, sizeof(revision), "%016llx%016llx%08llx",
+                static_cast<unsigned long long>(random.next()),
+                static_cast<unsigned long long>(random.next()),
+                static_cast<unsigned long long>(random.next() & 0xffffffffULL));
+  draws.revision = revision;
+  return draws;
+}
+
+bool stops_build(Results results) {
+  return results == Results::kFailure || results == Results::kException;
+}
+
+// Fails step `index` unless an earlier step already stopped the build; the steps
+// after it are skipped.
+void fail_step(PlannedBuild& build, std::size_t index) {
+  for (std::size_t i = 0; i < index; ++i) {
+    if (stops_build(build.steps[i].results)) return;
+  }
+  build.steps[index].results = Results::kFailure;
+  for (std::size_t i = index + 1; i < build.steps.size(); ++i) {
+    build.steps[i].results = Results::kSkipped;
+  }
+  build.results = Results::kFailure;
+}
+
+// The shape's trends, drawn from a generator of their own so that the reference
+// workload's draws stay as they are.
+void add_trends(const Shape& shape, int builder_index, int number, PlannedBuild& build) {
+  const auto index_of = [&](std::string_view name) {
+    for (std::size_t i = 0; i < build.steps.size(); ++i) {
+      if (build.steps[i].name == name) return static_cast<int>(i);
+    }
+    return -1;
+  };
+  if (const int lint = index_of("lint"); shape.regression_at > 0 && number >= shape.regression_at &&
+                                          lint >= 0) {
+    fail_step(build, static_cast<std::size_t>(lint));
+  }
+  Random random = random_for(shape, builder_index, number, -2);
+  if (const int test = index_of("test"); shape.flaky > 0 && test >= 0 &&
+                                          random.unit() < shape.flaky) {
+    fail_step(build, static_cast<std::size_t>(test));
+  }
+  const int compile = index_of("compile");
+  if (shape.slowdown > 0 && compile >= 0) {
+    const std::int64_t extra = std::min(300, number / shape.slowdown);
+    for (std::size_t i = static_cast<std::size_t>(compile); i < build.steps.size(); ++i) {
+      if (i > static_cast<std::size_t>(compile)) build.steps[i].started_at += extra;
+      build.steps[i].complete_at += extra;
+    }
+    build.complete_at += extra;
+  }
+}
+
+}  // namespace
+
+PlannedBuild plan_build(const Shape& shape, int builder_index, int number) {
+  const Draws draws = draw(shape, builder_index, number);
   PlannedBuild build;
   build.builder = builder_name(shape, builder_index);
   build.number = number;
   build.worker = "worker-" + std::to_string(number % 4);
   build.started_at =
       kEpoch + (static_cast<std::int64_t>(number - 1) * shape.builders + builder_index) * 60;
-
-  const double draw = random.unit();
-  build.results = draw < 0.90   ? Results::kSuccess
-                  : draw < 0.95 ? Results::kWarnings
-                  : draw < 0.99 ? Results::kFailure
-                                : Results::kException;
+  build.results = draws.results;
   // A failure (or exception) is one step; the steps after it are skipped.
-  const int marked = shape.steps > 0 ? random.below(shape.steps) : 0;
   for (int index = 0; index < shape.steps; ++index) {
     PlannedStep step;
     step.name = step_name(index);
     step.started_at = build.started_at + index * kStepSeconds;
     step.complete_at = step.started_at + kStepSeconds;
-    if (index == marked && build.results != Results::kSuccess) {
+    if (index == draws.marked && build.results != Results::kSuccess) {
       step.results = build.results;
-    } else if (index > marked && (build.results == Results::kFailure ||
-                                  build.results == Results::kException)) {
+    } else if (index > draws.marked && stops_build(build.results)) {
       step.results = Results::kSkipped;
     }
     build.steps.push_back(step);
   }
   build.complete_at = build.started_at + shape.steps * kStepSeconds;
+  add_trends(shape, builder_index, number, build);
 
-  char revision[41];
-  std::snprintf(revision, sizeof(revision), "%016llx%016llx%08llx",
-                static_cast<unsigned long long>(random.next()),
-                static_cast<unsigned long long>(random.next()),
-                static_cast<unsigned long long>(random.next() & 0xffffffffULL));
+  // With a flaky step, every revision is built twice (a rebuild of each commit).
+  const std::string revision =
+      shape.flaky > 0 && number % 2 == 0 ? draw(shape, builder_index, number - 1).revision
+                                         : draws.revision;
   build.properties = {
       {"buildername", quoted(build.builder), "Builder"},
       {"got_revision", quoted(revision), "Git"},
       {"workername", quoted(build.worker), "Worker"},
   };
   return build;
+}
+
+void parse_trends(std::string_view text, Shape& shape) {
+  while (!text.empty()) {
+    const std::size_t comma = text.find(',');
+    const std::string_view item = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    const std::size_t equals = item.find('=');
+    const std::string name(item.substr(0, equals));
+    const std::string value(equals == std::string_view::npos ? "" : item.substr(equals + 1));
+    std::size_t used = 0;
+    try {
+      if (name == "slowdown") {
+        shape.slowdown = std::stoi(value, &used);
+        if (shape.slowdown < 1) used = 0;
+      } else if (name == "flaky") {
+        shape.flaky = std::stod(value, &used);
+        if (!(shape.flaky > 0 && shape.flaky <= 1)) used = 0;
+      } else if (name == "regression") {
+        shape.regression_at = std::stoi(value, &used);
+        if (shape.regression_at < 1) used = 0;
+      }
+    } catch (const std::logic_error&) {
+      used = 0;
+    }
+    if (used == 0 || used != value.size()) {
+      throw std::invalid_argument("malformed trend '" + std::string(item) +
+                                  "' (expected slowdown=BUILDS, flaky=PROBABILITY or "
+                                  "regression=NUMBER)");
+    }
+  }
 }
 
 std::vector<std::string> log_pieces(const Shape& shape, int builder_index, int number,

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "buildhist/records.h"
@@ -25,7 +26,17 @@ struct Shape {
   // How durable each build's last write is: kImmediate makes every build wait for
   // its own commit (a master that promises each finished build survives a crash).
   Durability durability = Durability::kBuffered;
+
+  // Trends for `buildhist trends` and `flaky` to find. All off by default: the
+  // reference workload is then exactly WORKLOAD.md's, build for build.
+  int slowdown = 0;       // compile takes 1 s more every this many builds (0: never), at most +300 s
+  double flaky = 0;       // test fails with this probability; builds 2k-1 and 2k share a revision
+  int regression_at = 0;  // from this build number on, lint fails (0: never)
 };
+
+// "slowdown=N,flaky=P,regression=N" (any of them, in any order) into `shape`; throws
+// std::invalid_argument saying what is malformed.
+void parse_trends(std::string_view text, Shape& shape);
 
 struct PlannedStep {
   std::string name;
