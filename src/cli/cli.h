@@ -41,6 +41,7 @@ using Command = std::function<int()>;
 void add_simulate(CLI::App& app, const Global& global, Command& command);
 void add_queries(CLI::App& app, const Global& global, Command& command);
 void add_compact(CLI::App& app, const Global& global, Command& command);
+void add_transfer(CLI::App& app, const Global& global, Command& command);
 
 }  // namespace buildhist::cli
 

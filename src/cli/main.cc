@@ -55,6 +55,7 @@ int run(int argc, char** argv) {
   add_simulate(app, global, command);
   add_queries(app, global, command);
   add_compact(app, global, command);
+  add_transfer(app, global, command);
 
   try {
     app.parse(argc, argv);
