@@ -8,6 +8,7 @@
 #include <rapidjson/writer.h>
 
 #include "buildhist/error.h"
+#include "buildhist/reference.h"
 
 namespace buildhist::transfer {
 
@@ -48,7 +49,10 @@ bool same(const BuildDetail& a, const BuildDetail& b) {
 }
 
 std::string build_name(const BuildRecord& build) {
-  return build.builder + "/" + std::to_string(build.number);
+  Reference reference;
+  reference.builder = build.builder;
+  reference.number = build.number;
+  return format_reference(reference);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "buildhist/error.h"
+#include "buildhist/reference.h"
 #include "util/json_text.h"
 #include "sql/buildbot_reader.h"
 #include "transfer/chunk_decoder.h"
@@ -143,9 +144,12 @@ class Importer {
     bool broken = false;
     reader_.chunks(log_ids_[s][l], [&](const internal::BuildbotChunk& chunk) {
       if (broken) return;
-      const std::string where = builder + "/" + std::to_string(detail.build.number) + "/" +
-                                std::to_string(detail.steps[s].step.number) + "/" +
-                                detail.steps[s].logs[l].slug + " chunk of lines " +
+      Reference log;
+      log.builder = builder;
+      log.number = detail.build.number;
+      log.step = StepSelector{detail.steps[s].step.number, {}};
+      log.log = detail.steps[s].logs[l].slug;
+      const std::string where = format_reference(log) + " chunk of lines " +
                                 std::to_string(chunk.first_line) + "-" +
                                 std::to_string(chunk.last_line);
       if (chunk.first_line != next_line || chunk.last_line < chunk.first_line) {
