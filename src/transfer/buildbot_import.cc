@@ -126,15 +126,15 @@ class Importer {
         }
       }
       sink_->commit();
+      if (options_.progress && sink_->counts().builds % 100 == 0) {
+        options_.progress("imported " + std::to_string(sink_->counts().builds) + " builds");
+      }
     } catch (const Error& e) {
       sink_->abandon();
       if (e.code() != ErrorCode::kFailedPrecondition && e.code() != ErrorCode::kInvalidArgument) {
         throw;
       }
       report(e.what());
-    }
-    if (options_.progress && sink_->counts().builds % 100 == 0) {
-      options_.progress("imported " + std::to_string(sink_->counts().builds) + " builds");
     }
   }
 
