@@ -43,6 +43,7 @@ void add_queries(CLI::App& app, const Global& global, Command& command);
 void add_compact(CLI::App& app, const Global& global, Command& command);
 void add_grep(CLI::App& app, const Global& global, Command& command);
 void add_trends(CLI::App& app, const Global& global, Command& command);
+void add_transfer(CLI::App& app, const Global& global, Command& command);
 
 }  // namespace buildhist::cli
 

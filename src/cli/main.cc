@@ -57,6 +57,7 @@ int run(int argc, char** argv) {
   add_compact(app, global, command);
   add_grep(app, global, command);
   add_trends(app, global, command);
+  add_transfer(app, global, command);
 
   try {
     app.parse(argc, argv);
