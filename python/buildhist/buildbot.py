@@ -143,7 +143,10 @@ class Recorder(service.BuildbotService):
             self._consumers.append(consumer)
         # Messages that arrive meanwhile only mark their builds: the catch-up creates
         # builds in number order first.
-        yield self._catch_up()
+        try:
+            yield self._catch_up()
+        except Exception:  # noqa: BLE001  (a plugin must not stop the master starting)
+            twlog.err(None, "buildhist: catching up with buildbot")
         self._resumed = True
         for tracked in list(self._tracked.values()):
             self._start_round(tracked)
@@ -357,8 +360,7 @@ class Recorder(service.BuildbotService):
         while recorded < entity["num_lines"]:
             count = min(_LINES_PER_READ, entity["num_lines"] - recorded)
             chunk = yield self.master.data.get(
-                ("logs", entity["logid"], "contents"),
-                resultSpec=resultspec.ResultSpec(offset=recorded, limit=count))
+                ("logs", entity["logid"], "contents"), offset=recorded, limit=count)
             text = chunk["content"] if chunk else ""
             if not text:
                 break  # not committed yet: the next message brings it
