@@ -125,9 +125,6 @@ class Recorder(service.BuildbotService):
 
     @defer.inlineCallbacks
     def stopService(self):
-        for consumer in self._consumers:
-            consumer.stopConsuming()
-        self._consumers = []
         yield self._close()
         yield super().stopService()
 
@@ -153,7 +150,11 @@ class Recorder(service.BuildbotService):
 
     @defer.inlineCallbacks
     def _close(self):
-        """Waits for the rounds in progress, flushes the store and lets it go."""
+        """Stops consuming, waits for the rounds in progress, flushes the store and
+        lets it go."""
+        for consumer in self._consumers:
+            consumer.stopConsuming()
+        self._consumers = []
         for tracked in list(self._tracked.values()):
             if tracked.running is not None:
                 yield tracked.running
