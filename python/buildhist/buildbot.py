@@ -198,7 +198,8 @@ class Recorder(service.BuildbotService):
             return
         kind = key[0]
         if kind == "builds":
-            self._mark(message["buildid"] if "buildid" in message else int(key[1]))
+            # ('builds', buildid, ...): a properties message is the properties alone.
+            self._mark(int(key[1]))
         elif kind == "steps":
             self._step_builds[message["stepid"]] = message["buildid"]
             self._mark(message["buildid"])
