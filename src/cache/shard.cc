@@ -7,7 +7,6 @@
 
 #include "buildhist/error.h"
 #include "sql/connection.h"
-#include "util/json_text.h"
 
 namespace buildhist::internal {
 
@@ -240,18 +239,9 @@ std::vector<std::shared_ptr<Build>> Shard::page(const HistoryPage& page) {
 
 namespace {
 
-// The properties a build starts with: checked, by name, one of each.
-std::vector<Property> start_properties(const BuildStart& start, const std::string& builder) {
-  for (const Property& property : start.properties) {
-    if (property.name.empty()) {
-      throw Error(ErrorCode::kInvalidArgument, "start build of " + builder +
-                                                   ": a property has an empty name");
-    }
-    if (!is_json_value(property.value)) {
-      throw Error(ErrorCode::kInvalidArgument, "start build of " + builder + ": property " +
-                                                   property.name + " is not one JSON value");
-    }
-  }
+// The properties a build starts with, by name, one of each. Store::start_build
+// has checked them (util/input_rules.h).
+std::vector<Property> start_properties(const BuildStart& start) {
   std::vector<Property> properties = start.properties;
   std::stable_sort(properties.begin(), properties.end(),
                    [](const Property& a, const Property& b) { return a.name < b.name; });
@@ -280,12 +270,7 @@ BuildRecord start_record(const BuildStart& start, const std::string& builder, in
 }  // namespace
 
 std::shared_ptr<Build> Shard::start(const BuildStart& start, Durability durability) {
-  if (start.number && *start.number < 1) {
-    throw Error(ErrorCode::kInvalidArgument, "start build of " + builder() +
-                                                 ": build numbers start at 1, not " +
-                                                 std::to_string(*start.number));
-  }
-  std::vector<Property> properties = start_properties(start, builder());
+  std::vector<Property> properties = start_properties(start);
   std::uint64_t sequence = 0;
   for (;;) {
     std::optional<Numbering> numbering;

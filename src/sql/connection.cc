@@ -149,6 +149,14 @@ void bind_optional(SQLite::Statement& statement, int index,
   }
 }
 
+void bind_results(SQLite::Statement& statement, int index, const std::optional<Results>& results) {
+  if (results) {
+    statement.bind(index, static_cast<int>(*results));
+  } else {
+    statement.bind(index);
+  }
+}
+
 std::optional<std::int64_t> column_optional(const SQLite::Statement& statement, int index) {
   if (statement.isColumnNull(index)) return std::nullopt;
   return statement.getColumn(index).getInt64();

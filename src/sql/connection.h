@@ -22,6 +22,7 @@
 
 #include "buildhist/error.h"
 #include "buildhist/options.h"
+#include "buildhist/results.h"
 
 namespace buildhist::internal {
 
@@ -94,6 +95,8 @@ auto guard_sql(std::string_view what, Body&& body) -> decltype(body()) {
 // Binds an optional integer: NULL when empty.
 void bind_optional(SQLite::Statement& statement, int index,
                    const std::optional<std::int64_t>& value);
+// Binds a build's or step's results: NULL while running.
+void bind_results(SQLite::Statement& statement, int index, const std::optional<Results>& results);
 std::optional<std::int64_t> column_optional(const SQLite::Statement& statement, int index);
 
 }  // namespace buildhist::internal

@@ -11,14 +11,6 @@ namespace buildhist::internal {
 
 namespace {
 
-void bind_results(SQLite::Statement& statement, int index, const std::optional<Results>& results) {
-  if (results) {
-    statement.bind(index, static_cast<int>(*results));
-  } else {
-    statement.bind(index);
-  }
-}
-
 // The id a written row's parent has by now: its insert comes first in queue order.
 std::int64_t parent_id(const RowId* id) {
   const std::int64_t value = id->get();

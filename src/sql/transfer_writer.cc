@@ -6,14 +6,6 @@ namespace buildhist::internal {
 
 namespace {
 
-void bind_results(SQLite::Statement& statement, int index, const std::optional<Results>& results) {
-  if (results) {
-    statement.bind(index, static_cast<int>(*results));
-  } else {
-    statement.bind(index);
-  }
-}
-
 std::int64_t returned_id(SQLite::Statement& insert) {
   insert.executeStep();
   const std::int64_t id = insert.getColumn(0).getInt64();

@@ -10,7 +10,8 @@
 namespace buildhist::internal {
 
 std::string_view decode_chunk(ChunkCodec codec, std::string_view content,
-                              std::int64_t raw_bytes, std::string& scratch) {
+                              std::int64_t raw_bytes, std::string& scratch,
+                              ZSTD_DCtx_s* context) {
   if (codec == ChunkCodec::kText) {
     if (static_cast<std::int64_t>(content.size()) != raw_bytes) {
       throw Error(ErrorCode::kCorrupt, "a log chunk's size does not match its raw_bytes");
@@ -28,7 +29,10 @@ std::string_view decode_chunk(ChunkCodec codec, std::string_view content,
   }
   scratch.resize(static_cast<std::size_t>(raw_bytes));
   const std::size_t size =
-      ZSTD_decompress(scratch.data(), scratch.size(), content.data(), content.size());
+      context != nullptr
+          ? ZSTD_decompressDCtx(context, scratch.data(), scratch.size(), content.data(),
+                                content.size())
+          : ZSTD_decompress(scratch.data(), scratch.size(), content.data(), content.size());
   if (ZSTD_isError(size) || size != scratch.size()) {
     throw Error(ErrorCode::kCorrupt, std::string("a log chunk does not decompress: ") +
                                          (ZSTD_isError(size) ? ZSTD_getErrorName(size)

@@ -7,15 +7,19 @@
 #include <string>
 #include <string_view>
 
+struct ZSTD_DCtx_s;
+
 namespace buildhist::internal {
 
 enum class ChunkCodec : int { kText = 0, kZstd = 1 };
 
 // The text of a chunk stored with `codec`: `content` itself for text, else
 // decompressed into `scratch` (reused across chunks). Throws Error(kCorrupt) when
-// it does not decode to `raw_bytes` bytes.
+// it does not decode to `raw_bytes` bytes. `context`, if given, is a zstd context
+// reused across chunks (see ChunkDecoder), else each call makes its own.
 std::string_view decode_chunk(ChunkCodec codec, std::string_view content,
-                              std::int64_t raw_bytes, std::string& scratch);
+                              std::int64_t raw_bytes, std::string& scratch,
+                              ZSTD_DCtx_s* context = nullptr);
 
 // `text` compressed with zstd at `level`.
 std::string compress_chunk(std::string_view text, int level);
