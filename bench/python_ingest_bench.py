@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Ingest of the reference workload's shape (../shared/WORKLOAD.md) through the Python
+"""Ingest of the reference workload's shape (docs/workload.md) through the Python
 module, one master thread, default durability, timed from the open store to the
 return of flush(): builds/s and log lines/s, to set beside `buildhist simulate`
 (the C++ write path, same shape, --threads 1) in the same build.

@@ -1,4 +1,4 @@
-// The `buildhist` command as scripts use it (../shared/CLI.md): the real binary run
+// The `buildhist` command as scripts use it (docs/cli.md): the real binary run
 // as a process against stores written through the public library API (or by
 // `buildhist simulate`), every JSON answer parsed and checked field by field, every
 // exit status and error line as the contract gives them.
