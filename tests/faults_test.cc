@@ -114,6 +114,16 @@ TEST_CASE("a store in a read-only directory answers queries and refuses writes, 
   std::filesystem::permissions(directory, std::filesystem::perms(0755));
 }
 
+TEST_CASE("a store in a directory that does not exist is not created, and the error says so") {
+  TempDir dir;
+  const std::string path = (dir.path() / "missing" / "store.db").string();
+  const auto result = run(path, {"simulate", "--builds", "1"});
+  check_one_line_error(result, 1, "cannot create the store: its directory");
+  CHECK(result.err.find("does not exist") != std::string::npos);
+  CHECK(result.err.find("queries can still read it") == std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir.path() / "missing"));
+}
+
 TEST_CASE("a store another process holds locked: queries answer, a writer waits and says so") {
   TempDir dir;
   const std::string path = dir.file("store.db");

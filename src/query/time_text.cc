@@ -1,6 +1,12 @@
 // ISO 8601 times, as the command prints and reads them (declared in report.h).
+//
+// The calendar is the standard library's (<chrono>: year_month_day, sys_days),
+// proleptic Gregorian in UTC, so that no time zone database, locale or libc's
+// timegm takes part; this file only reads and writes the text.
+#include <chrono>
+#include <cinttypes>
 #include <charconv>
-#include <ctime>
+#include <cstdio>
 #include <limits>
 
 #include "buildhist/error.h"
@@ -37,22 +43,25 @@ bool take(std::string_view text, std::size_t& at, char c) {
   return false;
 }
 
-bool is_leap(int year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
-
-int days_in_month(int year, int month) {
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return month == 2 && is_leap(year) ? 29 : kDays[month - 1];
-}
-
 }  // namespace
 
 std::string format_time(std::int64_t epoch_seconds) {
-  const auto seconds = static_cast<std::time_t>(epoch_seconds);
-  std::tm utc{};
-  char text[64] = "?";
-  if (gmtime_r(&seconds, &utc) != nullptr) {
-    std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
-  }
+  using namespace std::chrono;
+  // Years 0000 to 9999, what four digits hold. The library refuses times outside
+  // 1970..9999, so another is a damaged or foreign store's, and shown as "?".
+  constexpr std::int64_t kFirst = -62167219200;  // 0000-01-01T00:00:00Z
+  constexpr std::int64_t kLast = 253402300799;   // 9999-12-31T23:59:59Z
+  if (epoch_seconds < kFirst || epoch_seconds > kLast) return "?";
+  const sys_seconds time{seconds(epoch_seconds)};
+  const sys_days day = floor<days>(time);
+  const year_month_day date{day};
+  const hh_mm_ss clock{time - day};
+  char text[64];
+  std::snprintf(text, sizeof(text), "%04d-%02u-%02uT%02" PRId64 ":%02" PRId64 ":%02" PRId64 "Z",
+                static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
+                static_cast<unsigned>(date.day()), static_cast<std::int64_t>(clock.hours().count()),
+                static_cast<std::int64_t>(clock.minutes().count()),
+                static_cast<std::int64_t>(clock.seconds().count()));
   return text;
 }
 
@@ -71,9 +80,10 @@ std::int64_t parse_time(std::string_view text) {
   const bool dash2 = take(text, at, '-');
   const auto day = take_digits(text, at, 2);
   if (!year || !dash1 || !month || !dash2 || !day) bad_time(text, "no date YYYY-MM-DD");
-  if (*month < 1 || *month > 12 || *day < 1 || *day > days_in_month(*year, *month)) {
-    bad_time(text, "no such date");
-  }
+  const std::chrono::year_month_day date{std::chrono::year(*year),
+                                         std::chrono::month(static_cast<unsigned>(*month)),
+                                         std::chrono::day(static_cast<unsigned>(*day))};
+  if (!date.ok()) bad_time(text, "no such date");
   int hour = 0, minute = 0, second = 0, offset_minutes = 0;
   if (at < text.size()) {
     if (!take(text, at, 'T') && !take(text, at, ' ')) bad_time(text, "expected 'T' after the date");
@@ -100,14 +110,10 @@ std::int64_t parse_time(std::string_view text) {
     }
     if (at != text.size()) bad_time(text, "unexpected text after the time");
   }
-  std::tm utc{};
-  utc.tm_year = *year - 1900;
-  utc.tm_mon = *month - 1;
-  utc.tm_mday = *day;
-  utc.tm_hour = hour;
-  utc.tm_min = minute;
-  utc.tm_sec = second;
-  return static_cast<std::int64_t>(timegm(&utc)) - offset_minutes * 60;
+  using namespace std::chrono;
+  const sys_seconds time = sys_days(date) + hours(hour) + minutes(minute) + seconds(second) -
+                           minutes(offset_minutes);
+  return time.time_since_epoch().count();
 }
 
 std::int64_t parse_duration(std::string_view text) {

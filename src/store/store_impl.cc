@@ -70,6 +70,10 @@ StoreImpl::StoreImpl(std::string path, Options options)
     : path_(std::move(path)), options_(std::move(options)), holder_(new_process_token()) {
   if (!options_.read_only) {
     if (const auto reason = unwritable_reason(path_)) {
+      std::error_code ec;
+      if (!std::filesystem::exists(path_, ec)) {
+        throw Error(ErrorCode::kIO, path_ + ": cannot create the store: " + *reason);
+      }
       throw Error(ErrorCode::kIO, path_ + ": cannot open the store for writing: " + *reason +
                                       " (queries can still read it)");
     }

@@ -3,6 +3,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 
 namespace buildhist::internal {
@@ -15,7 +16,9 @@ std::optional<std::string> unwritable_reason(const std::string& path) {
     return "the file system is read-only";
   }
   if (access(directory.c_str(), W_OK) != 0) {
-    return "its directory " + directory.string() + " is not writable";
+    const int error = errno;
+    return "its directory " + directory.string() +
+           (error == ENOENT || error == ENOTDIR ? " does not exist" : " is not writable");
   }
   if (access(path.c_str(), F_OK) == 0 && access(path.c_str(), W_OK) != 0) {
     return "the file is not writable";
