@@ -3,15 +3,12 @@
 #include <algorithm>
 #include <cassert>
 
-#include <rapidjson/document.h>
-#include <rapidjson/encodedstream.h>
-#include <rapidjson/memorystream.h>
-#include <rapidjson/reader.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include "buildhist/error.h"
 #include "buildhist/reference.h"
+#include "util/exact_numbers.h"
 #include "util/quoted.h"
 
 namespace buildhist::transfer {
@@ -53,15 +50,11 @@ std::string build_name(const BuildRecord& build) {
 
 std::string canonical_json(std::string_view json) {
   // Read straight into the writer, iteratively: no document, and no recursion,
-  // however deep the value (a property may be nested a million deep).
+  // however deep the value (a property may be nested a million deep). Numbers
+  // read exactly, so that writing a canonical value again changes nothing.
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  rapidjson::Reader reader;
-  rapidjson::MemoryStream bytes(json.data(), json.size());
-  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> input(bytes);
-  constexpr unsigned kFlags = rapidjson::kParseStopWhenDoneFlag | rapidjson::kParseIterativeFlag |
-                              rapidjson::kParseFullPrecisionFlag;
-  if (!reader.Parse<kFlags>(input, writer)) {
+  if (internal::read_exactly<rapidjson::kParseStopWhenDoneFlag>(json, writer).IsError()) {
     throw Error(ErrorCode::kInvalidArgument, "not a JSON value: " + internal::quoted(json));
   }
   return std::string(buffer.GetString(), buffer.GetSize());

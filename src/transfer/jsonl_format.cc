@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "buildhist/error.h"
+#include "util/exact_numbers.h"
 #include "util/utf8.h"
 #include "transfer/build_sink.h"
 
@@ -320,15 +321,19 @@ std::string text_line(const TextRecord& text) {
 }
 
 ParsedLine parse_line(std::string_view line) {
-  // Iterative: nesting costs the document's heap, not the stack. Full precision:
-  // a number is read as the double nearest it, which is what the writer's
-  // shortest form of that double reads back as.
+  // Iteratively, so that nesting costs the document's heap, not the stack; and
+  // each number as the double nearest it, which is what build_line's shortest
+  // form of that double reads back as.
   rapidjson::Document document;
-  document.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseFullPrecisionFlag>(
-      line.data(), line.size());
-  if (document.HasParseError()) {
-    bad(std::string("not JSON (") + rapidjson::GetParseError_En(document.GetParseError()) +
-        " at byte " + std::to_string(document.GetErrorOffset()) + ")");
+  rapidjson::ParseResult result;
+  auto read = [&](rapidjson::Document& handler) {
+    result = internal::read_exactly(line, handler);
+    return !result.IsError();
+  };
+  document.Populate(read);
+  if (result.IsError()) {
+    bad(std::string("not JSON (") + rapidjson::GetParseError_En(result.Code()) + " at byte " +
+        std::to_string(result.Offset()) + ")");
   }
   if (!document.IsObject()) bad("not a JSON object");
   ParsedLine parsed;
