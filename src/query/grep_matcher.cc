@@ -38,9 +38,12 @@ bool may_anchor_to_text(std::string_view pattern) {
       ++i;  // the escaped character is not special
     } else if (pattern[i] == '(' && pattern[i + 1] == '?') {
       // (?flags) or (?flags:...): flags are [imsU], those after '-' turned off.
-      std::size_t j = i + 2;
+      // The scan stops at the first character that is no flag, so that it reads
+      // each character once: "(?(?(?..." must not cost the square of its length.
       bool off = false;
-      for (; j < pattern.size() && pattern[j] != ')' && pattern[j] != ':'; ++j) {
+      for (std::size_t j = i + 2;
+           j < pattern.size() && std::string_view("imsU-").find(pattern[j]) != std::string_view::npos;
+           ++j) {
         if (pattern[j] == '-') off = true;
         if (off && pattern[j] == 'm') return true;
       }
