@@ -57,11 +57,11 @@ const Value& field(const Value& object, const char* name) {
 // A JSON string's text, which must be UTF-8: RapidJSON keeps the bytes of the
 // input and decodes a lone surrogate escape ("\udc00") to bytes that are not,
 // which build_line would then repair, and so not write back what it read.
-std::string utf8_text(const Value& value, const char* what) {
+std::string utf8_text(const Value& value, const std::string& what) {
   const std::string_view text(value.GetString(), value.GetStringLength());
   std::string scratch;
   if (internal::valid_utf8(text, scratch).data() != text.data()) {
-    bad(std::string(what) + " is not UTF-8");
+    bad(what + " is not UTF-8");
   }
   return std::string(text);
 }
@@ -69,7 +69,7 @@ std::string utf8_text(const Value& value, const char* what) {
 std::string text_field(const Value& object, const char* name) {
   const Value& value = field(object, name);
   if (!value.IsString()) bad(std::string("\"") + name + "\" is not a string");
-  return utf8_text(value, (std::string("\"") + name + "\"").c_str());
+  return utf8_text(value, std::string("\"") + name + "\"");
 }
 
 // `value` as compact JSON, as canonical_json writes it, without recursion: a
