@@ -329,14 +329,20 @@ TEST_CASE("grep's exit statuses: 0 a match, 1 none, 2 any error, in one line") {
 // missed; each line must be searched as if alone, as GNU grep does.
 TEST_CASE("grep's text anchors \\A, \\z and (?-m) anchor to each line, not to the log") {
   Fixture f;
-  const std::string starts = run(f.db, {"-c", "^ERROR"}).out;
-  const std::string ends = run(f.db, {"-c", "done$"}).out;
-  REQUIRE(!starts.empty());
-  REQUIRE(!ends.empty());
-  CHECK(run(f.db, {"-c", "\\AERROR"}).out == starts);
-  CHECK(run(f.db, {"-c", "(?-m)^ERROR"}).out == starts);
-  CHECK(run(f.db, {"-c", "done\\z"}).out == ends);
-  CHECK(run(f.db, {"-c", "(?-m:done$)"}).out == ends);
+  // As appended (a few lines a chunk), then compacted (a log a chunk, where a
+  // search of the whole chunk sees many lines at once).
+  for (const bool compacted : {false, true}) {
+    if (compacted) f.compact();
+    INFO("compacted: ", compacted);
+    const std::string starts = run(f.db, {"-c", "^ERROR"}).out;
+    const std::string ends = run(f.db, {"-c", "done$"}).out;
+    REQUIRE(!starts.empty());
+    REQUIRE(!ends.empty());
+    CHECK(run(f.db, {"-c", "\\AERROR"}).out == starts);
+    CHECK(run(f.db, {"-c", "(?-m)^ERROR"}).out == starts);
+    CHECK(run(f.db, {"-c", "done\\z"}).out == ends);
+    CHECK(run(f.db, {"-c", "(?-m:done$)"}).out == ends);
+  }
 }
 
 // Found by fuzz_grep_pattern: -w wrapped a pattern that is no regex on its own,
