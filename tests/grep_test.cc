@@ -324,6 +324,51 @@ TEST_CASE("grep's exit statuses: 0 a match, 1 none, 2 any error, in one line") {
   CHECK(missing.err.find("missing.db") != std::string::npos);
 }
 
+// Found by fuzz_grep_pattern: the whole-buffer search matched \A, \z and a
+// (?-m) ^ or $ at the log's ends only, so every line but the first (or last) was
+// missed; each line must be searched as if alone, as GNU grep does.
+TEST_CASE("grep's text anchors \\A, \\z and (?-m) anchor to each line, not to the log") {
+  Fixture f;
+  // As appended (a few lines a chunk), then compacted (a log a chunk, where a
+  // search of the whole chunk sees many lines at once).
+  for (const bool compacted : {false, true}) {
+    if (compacted) f.compact();
+    INFO("compacted: ", compacted);
+    const std::string starts = run(f.db, {"-c", "^ERROR"}).out;
+    const std::string ends = run(f.db, {"-c", "done$"}).out;
+    REQUIRE(!starts.empty());
+    REQUIRE(!ends.empty());
+    CHECK(run(f.db, {"-c", "\\AERROR"}).out == starts);
+    CHECK(run(f.db, {"-c", "(?-m)^ERROR"}).out == starts);
+    CHECK(run(f.db, {"-c", "done\\z"}).out == ends);
+    CHECK(run(f.db, {"-c", "(?-m:done$)"}).out == ends);
+  }
+}
+
+// Found by fuzz_grep_pattern: -w wrapped a pattern that is no regex on its own,
+// "a)|(b", into one that is, and searched for something else.
+TEST_CASE("grep -w refuses the patterns grep without -w refuses") {
+  Fixture f;
+  for (const std::string pattern : {"a)|(b", "x)(y", "(a"}) {
+    INFO(pattern);
+    CHECK(run(f.db, {pattern}).status == 2);
+    const ProcessResult word = run(f.db, {"-w", pattern});
+    CHECK(word.status == 2);
+    CHECK(word.err.find("bad pattern") != std::string::npos);
+  }
+}
+
+// Found by fuzz_grep_pattern: RE2's error quotes the pattern, and so did ours, as
+// it was: an escape sequence in a pattern reached the terminal.
+TEST_CASE("a bad pattern's error quotes its control bytes and bytes that are not UTF-8") {
+  Fixture f;
+  const ProcessResult result = run(f.db, {"\x1b[31m(\xff"});
+  CHECK(result.status == 2);
+  CHECK(result.err.find('\x1b') == std::string::npos);
+  CHECK(result.err.find('\xff') == std::string::npos);
+  CHECK(result.err.find("\\x1b[31m(\\xff") != std::string::npos);
+}
+
 TEST_CASE("a 10 MB line is found and printed whole") {
   TempDir dir;
   const std::string db = dir.file("long.db");

@@ -1,6 +1,7 @@
 // The write path through the public API: what is written comes back, field by
 // field, from a fresh process's view of the store; bad input changes nothing.
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -146,6 +147,37 @@ TEST_CASE("a duplicate step name is renamed as buildbot does") {
   CHECK(build->add_step("compile_2")->record().name == "compile_2_2");
   CHECK(build->steps().size() == 4);
   CHECK(build->step(3)->number() == 3);
+}
+
+// add_step once scanned every step for every suffix it tried: 10,000 steps of one
+// name took cubic time. The renaming must stay buildbot's, suffix by suffix.
+TEST_CASE("10,000 steps of one name get buildbot's names, past one already taken") {
+  TempDir dir;
+  const std::string path = dir.file("store.db");
+  {
+    auto store = Store::open(path);
+    auto build = store->start_build("b", start_at(10));
+    build->add_step("compile_3");  // taken before its turn: the third compile skips it
+    for (int i = 0; i < 10000; ++i) build->add_step("compile");
+    const auto steps = build->steps();
+    REQUIRE(steps.size() == 10001);
+    CHECK(steps[1]->record().name == "compile");
+    CHECK(steps[2]->record().name == "compile_2");
+    CHECK(steps[3]->record().name == "compile_4");
+    CHECK(steps[10000]->record().name == "compile_10001");
+    std::set<std::string> names;
+    for (const auto& step : steps) names.insert(step->record().name);
+    CHECK(names.size() == steps.size());
+    CHECK(build->step("compile_4") == steps[3]);
+    CHECK(build->step("compile_3") == steps[0]);
+  }
+  // Read back from the store, the build knows the names its steps have.
+  auto store = reopen(path);
+  auto build = store->build("b", 1);
+  REQUIRE(build != nullptr);
+  CHECK(build->step("compile_9999")->number() == 9998);
+  CHECK(build->add_step("compile")->record().name == "compile_10002");
+  CHECK(build->add_step("compile_3")->record().name == "compile_3_2");
 }
 
 TEST_CASE("a trailing partial line is held until completed or the log finishes") {

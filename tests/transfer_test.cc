@@ -390,6 +390,45 @@ TEST_CASE("import reports a malformed or truncated line by number; --skip-bad go
   ok(go_on, {"check"});
 }
 
+// Found by fuzz_jsonl: import parsed a line, and export wrote a property, by
+// recursion, so a property nested deep (which the store takes at any depth)
+// overflowed the stack.
+TEST_CASE("a property nested a million deep is imported and exported") {
+  TempDir dir;
+  const std::string source = dir.file("source.db");
+  ok(source, {"import-buildbot", fixture()});
+  std::string line = lines_of(ok(source, {"export", "mac/clang"}).out)[0];
+  const std::string deep = std::string(1000000, '[') + std::string(1000000, ']');
+  const std::string properties = "\"properties\":[";
+  REQUIRE(line.find(properties) != std::string::npos);
+  line.insert(line.find(properties) + properties.size(),
+              "{\"name\":\"a_deep\",\"value\":" + deep + ",\"source\":\"test\"},");
+  const std::string file = dir.file("deep.jsonl");
+  std::ofstream(file, std::ios::binary) << line << "\n";
+  const std::string db = dir.file("store.db");
+  ok(db, {"import", file});
+  const std::string exported = ok(db, {"export", "mac/clang"}).out;
+  CHECK(exported.find("\"value\":" + deep + ",") != std::string::npos);
+  ok(db, {"check"});
+}
+
+// Found by fuzz_jsonl: a string that is not UTF-8 (here a lone surrogate escape)
+// was taken as it was, and export wrote it back repaired: not what was imported.
+TEST_CASE("import refuses a line whose text is not UTF-8, naming the field") {
+  TempDir dir;
+  const std::string source = dir.file("source.db");
+  ok(source, {"import-buildbot", fixture()});
+  std::string line = lines_of(ok(source, {"export", "mac/clang"}).out)[0];
+  const std::string worker = "\"worker\":\"";
+  REQUIRE(line.find(worker) != std::string::npos);
+  line.insert(line.find(worker) + worker.size(), "\\udc00");
+  const std::string file = dir.file("surrogate.jsonl");
+  std::ofstream(file, std::ios::binary) << line << "\n";
+  const std::string db = dir.file("store.db");
+  check_one_error(run(db, {"import", file}), 1, "line 1: \"worker\" is not UTF-8");
+  CHECK(count(db, "SELECT count(*) FROM build") <= 0);
+}
+
 TEST_CASE("import refuses a build whose number the store has with different content") {
   TempDir dir;
   const std::string db = dir.file("store.db");

@@ -54,12 +54,14 @@ struct BuildFilter {
 struct StepDetail {
   StepRecord step;
   std::vector<LogRecord> logs;
+  bool operator==(const StepDetail&) const = default;
 };
 
 struct BuildDetail {
   BuildRecord build;
   std::vector<Property> properties;
   std::vector<StepDetail> steps;
+  bool operator==(const BuildDetail&) const = default;
 };
 
 // Where a log is, and what it holds now.

@@ -21,6 +21,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -121,9 +122,14 @@ class Build : public std::enable_shared_from_this<Build> {
   void update(const char* what, Durability durability,
               const std::function<void(BuildRecord&)>& change);
 
-  // REQUIRES: the shard mutex is held.
+  // REQUIRES: the shard mutex is held (or the build is not shared yet).
   std::shared_ptr<Step> step_locked(std::string_view name) const;
   void check_writable_locked(const char* what) const;
+  // Appends `step`, new or loaded from the store, and indexes its name.
+  void push_step_locked(std::shared_ptr<Step> step);
+  // `name`, or buildbot's renaming of it: the first of name_2, name_3, ... that no
+  // step of the build has. O(log n) a call, amortized, however often `name` recurs.
+  std::string unique_step_name_locked(std::string_view name);
 
   // First, so that a cache hit that reads it finds it on the cache line of the
   // build's reference counts (the cache allocates builds line-aligned).
@@ -135,6 +141,12 @@ class Build : public std::enable_shared_from_this<Build> {
   BuildRecord record_;
   std::vector<Property> properties_;
   std::vector<std::shared_ptr<Step>> steps_;
+  // The position in steps_ of each name (names are unique within a build).
+  std::map<std::string, std::size_t, std::less<>> step_by_name_;
+  // For a name added more than once, the suffix add_step tries first: every suffix
+  // below it is taken, and a step is never removed or renamed, so each taken
+  // suffix is passed once.
+  std::map<std::string, int, std::less<>> next_suffix_;
 };
 
 class Step : public std::enable_shared_from_this<Step> {

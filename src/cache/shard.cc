@@ -540,7 +540,7 @@ std::shared_ptr<Build> Shard::materialize_locked(LoadedBuild&& loaded) {
       }
     }
     children->steps.push_back(step);
-    build->steps_.push_back(std::move(step));
+    build->push_step_locked(std::move(step));
   }
   entry.children = std::move(children);
   return build;

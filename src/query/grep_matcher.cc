@@ -3,7 +3,10 @@
 // over the buffer may span a newline (`\s`, `[^x]` match one), so a hit is checked
 // against its line alone; a line that matches alone always yields a hit at or
 // before it (in multi-line mode `^`, `$` and `\b` see a newline as a line's edge),
-// so the leftmost hit never skips a matching line.
+// so the leftmost hit never skips a matching line. That holds for every pattern
+// but one that anchors to the whole text (\A, \z, or (?-m) making ^ and $ the
+// text's ends): over the buffer, those match once at most, so such a pattern is
+// tried on each line in turn instead.
 #include "query/grep_matcher.h"
 
 #include <cstring>
@@ -11,6 +14,7 @@
 #include <re2/re2.h>
 
 #include "buildhist/error.h"
+#include "util/quoted.h"
 
 namespace buildhist::internal {
 
@@ -24,6 +28,43 @@ std::string regex_text(const GrepQuery& query) {
   return pattern;
 }
 
+// Whether `pattern` may hold \A, \z or a flag group that turns multi-line off: a
+// scan of its text that errs on the side of yes (an escaped "\\A" is not an
+// anchor, but "[\A]" or "\Q\A\E" still count), which only costs speed.
+bool may_anchor_to_text(std::string_view pattern) {
+  for (std::size_t i = 0; i + 1 < pattern.size(); ++i) {
+    if (pattern[i] == '\\') {
+      if (pattern[i + 1] == 'A' || pattern[i + 1] == 'z') return true;
+      ++i;  // the escaped character is not special
+    } else if (pattern[i] == '(' && pattern[i + 1] == '?') {
+      // (?flags) or (?flags:...): flags are [imsU], those after '-' turned off.
+      // The scan stops at the first character that is no flag, so that it reads
+      // each character once: "(?(?(?..." must not cost the square of its length.
+      bool off = false;
+      for (std::size_t j = i + 2;
+           j < pattern.size() && std::string_view("imsU-").find(pattern[j]) != std::string_view::npos;
+           ++j) {
+        if (pattern[j] == '-') off = true;
+        if (off && pattern[j] == 'm') return true;
+      }
+    }
+  }
+  return false;
+}
+
+// RE2's error, with the part of the pattern it quotes (its error_arg) quoted as
+// every error quotes input: the arg is the user's bytes.
+std::string pattern_error(const RE2& re) {
+  const std::string& text = re.error();
+  const std::string& arg = re.error_arg();
+  const std::string suffix = ": " + arg;
+  if (arg.empty() || text.size() < suffix.size() ||
+      text.compare(text.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    return internal::quoted(text);
+  }
+  return text.substr(0, text.size() - suffix.size()) + " at " + internal::quoted(arg);
+}
+
 std::unique_ptr<RE2> compile(const std::string& pattern, const GrepQuery& query, bool multi_line) {
   RE2::Options options;
   options.set_log_errors(false);
@@ -34,7 +75,7 @@ std::unique_ptr<RE2> compile(const std::string& pattern, const GrepQuery& query,
   auto re = std::make_unique<RE2>(multi_line ? "(?m)" + pattern : pattern, options);
   if (!re->ok()) {
     throw Error(ErrorCode::kInvalidArgument,
-                "bad pattern '" + query.pattern + "': " + re->error());
+                "bad pattern " + internal::quoted(query.pattern) + ": " + pattern_error(*re));
   }
   return re;
 }
@@ -50,9 +91,16 @@ GrepMatcher::GrepMatcher(const GrepQuery& query) {
     literal_ = query.pattern;
     return;
   }
+  // -w wraps the pattern in a group, which "a)|(b" would break out of: the pattern
+  // must be one on its own first (this also makes its error the user's pattern's).
+  if (query.word && query.syntax == GrepQuery::Syntax::kRegex) {
+    compile(query.pattern, query, false);
+  }
   const std::string pattern = regex_text(query);
   line_ = compile(pattern, query, false);
-  whole_ = compile(pattern, query, true);
+  if (query.syntax == GrepQuery::Syntax::kFixed || !may_anchor_to_text(query.pattern)) {
+    whole_ = compile(pattern, query, true);
+  }
 }
 
 GrepMatcher::~GrepMatcher() = default;
@@ -70,8 +118,11 @@ bool GrepMatcher::next_line(std::string_view text, std::size_t from, std::size_t
                                  literal_.size());
       if (found == nullptr) return false;
       hit = static_cast<std::size_t>(static_cast<const char*>(found) - text.data());
-    } else {
+    } else if (!whole_) {
       if (from == text.size()) return false;  // no line starts at the end
+      hit = from;  // the line at `from`, then the next, as GNU grep does
+    } else {
+      if (from == text.size()) return false;
       re2::StringPiece match;
       if (!whole_->Match(re2::StringPiece(text.data(), text.size()), from, text.size(),
                          RE2::UNANCHORED, &match, 1)) {

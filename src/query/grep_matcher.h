@@ -16,8 +16,8 @@ namespace buildhist::internal {
 
 class GrepMatcher {
  public:
-  // Throws Error(kInvalidArgument), one line, for a pattern RE2 refuses or one
-  // holding a newline.
+  // Throws Error(kInvalidArgument), one line with the pattern quoted, for a
+  // pattern RE2 refuses or one holding a newline.
   explicit GrepMatcher(const GrepQuery& query);
   ~GrepMatcher();
 
@@ -33,6 +33,7 @@ class GrepMatcher {
 
   std::string literal_;              // the memmem fast path, when set
   std::unique_ptr<re2::RE2> whole_;  // over many lines at once: finds candidates
+                                     // (null: the pattern is tried line by line)
   std::unique_ptr<re2::RE2> line_;   // over one line: the truth
 };
 

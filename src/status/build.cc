@@ -66,10 +66,26 @@ std::shared_ptr<Step> Build::step(std::string_view name) const {
 }
 
 std::shared_ptr<Step> Build::step_locked(std::string_view name) const {
-  for (const auto& step : steps_) {
-    if (step->record_.name == name) return step;
+  const auto it = step_by_name_.find(name);
+  return it == step_by_name_.end() ? nullptr : steps_[it->second];
+}
+
+void Build::push_step_locked(std::shared_ptr<Step> step) {
+  step_by_name_.emplace(step->record_.name, steps_.size());
+  steps_.push_back(std::move(step));
+}
+
+std::string Build::unique_step_name_locked(std::string_view name) {
+  if (!step_by_name_.contains(name)) return std::string(name);
+  auto it = next_suffix_.find(name);
+  if (it == next_suffix_.end()) it = next_suffix_.emplace(std::string(name), 2).first;
+  // Only a taken suffix is passed for good: when the step is then not added (its
+  // write refused), the next one still gets the name it would have had.
+  while (true) {
+    std::string unique = std::string(name) + "_" + std::to_string(it->second);
+    if (!step_by_name_.contains(unique)) return unique;
+    ++it->second;
   }
-  return nullptr;
 }
 
 void Build::check_writable_locked(const char* what) const {
@@ -98,19 +114,15 @@ std::shared_ptr<Step> Build::add_step(std::string_view name,
   {
     std::lock_guard lock(sync_->mu);
     check_writable_locked("add a step to");
-    std::string unique_name(name);
-    for (int suffix = 2; step_locked(unique_name); ++suffix) {
-      unique_name = std::string(name) + "_" + std::to_string(suffix);
-    }
     StepRecord record;
     record.number = steps_.empty() ? 0 : steps_.back()->number_ + 1;
-    record.name = std::move(unique_name);
+    record.name = unique_step_name_locked(name);
     record.started_at = started_at;
     step = std::make_shared<Step>(internal::StatusKey(), sync_, owner_, 0, record_.number, record);
     step->build_ = weak_from_this();
     internal::RowWrite write = internal::StepRowWrite{&step->id_, &id_, std::move(record)};
     sequence = owner->enqueue_locked(admission, std::span(&write, 1), shared_from_this());
-    steps_.push_back(step);
+    push_step_locked(step);
     owner->add_step_locked(step);
   }
   owner->settle(sequence, durability);

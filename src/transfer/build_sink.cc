@@ -3,12 +3,13 @@
 #include <algorithm>
 #include <cassert>
 
-#include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include "buildhist/error.h"
 #include "buildhist/reference.h"
+#include "util/exact_numbers.h"
+#include "util/quoted.h"
 
 namespace buildhist::transfer {
 
@@ -38,16 +39,6 @@ BuildDetail sorted(BuildDetail build) {
   return build;
 }
 
-bool same(const BuildDetail& a, const BuildDetail& b) {
-  if (!(a.build == b.build) || a.properties != b.properties || a.steps.size() != b.steps.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.steps.size(); ++i) {
-    if (!(a.steps[i].step == b.steps[i].step) || a.steps[i].logs != b.steps[i].logs) return false;
-  }
-  return true;
-}
-
 std::string build_name(const BuildRecord& build) {
   Reference reference;
   reference.builder = build.builder;
@@ -58,14 +49,14 @@ std::string build_name(const BuildRecord& build) {
 }  // namespace
 
 std::string canonical_json(std::string_view json) {
-  rapidjson::Document document;
-  document.Parse<rapidjson::kParseStopWhenDoneFlag>(json.data(), json.size());
-  if (document.HasParseError()) {
-    throw Error(ErrorCode::kInvalidArgument, "not a JSON value: " + std::string(json.substr(0, 60)));
-  }
+  // Read straight into the writer, iteratively: no document, and no recursion,
+  // however deep the value (a property may be nested a million deep). Numbers
+  // read exactly, so that writing a canonical value again changes nothing.
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  document.Accept(writer);
+  if (internal::read_exactly<rapidjson::kParseStopWhenDoneFlag>(json, writer).IsError()) {
+    throw Error(ErrorCode::kInvalidArgument, "not a JSON value: " + internal::quoted(json));
+  }
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
@@ -87,7 +78,7 @@ BuildSink::Action BuildSink::begin(const BuildDetail& incoming_unsorted) {
     if (const auto existing = writer_.build_id(builder_id, record.number)) {
       // The write lock is ours: what History reads now is what we would replace.
       const BuildDetail stored = sorted(history_.show(record.builder, record.number));
-      if (same(stored, incoming)) {
+      if (stored == incoming) {
         abandon();
         ++counts_.skipped;
         return Action::kSkip;

@@ -6,6 +6,7 @@
 #include <zstd.h>
 #include <brotli/decode.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -15,51 +16,58 @@ namespace buildhist::transfer {
 
 namespace {
 
-// Buildbot's chunks are at most 64 KiB of text; a decoded size beyond this is damage.
-constexpr std::size_t kMaxChunkText = 64 << 20;
-
 [[noreturn]] void corrupt(const char* codec, const std::string& why) {
   throw Error(ErrorCode::kCorrupt, std::string(codec) + " chunk does not decode: " + why);
 }
 
 // Runs a streaming decoder that fills `out` a buffer at a time; `step` returns
-// true when the stream has ended.
+// true when the stream has ended. `out` grows to one byte beyond the bound at
+// most: a stream that fills that byte decodes to more than the bound.
 template <typename Step>
 void grow_into(std::string& out, Step&& step) {
+  constexpr std::size_t kCapacity = kMaxBuildbotChunkText + 1;
   out.clear();
   std::size_t produced = 0;
-  while (true) {
-    if (out.size() - produced < 16384) out.resize(out.size() + 65536);
-    if (out.size() > kMaxChunkText) corrupt("compressed", "larger than 64 MiB decoded");
-    if (step(out.data() + produced, out.size() - produced, produced)) break;
+  bool ended = false;
+  while (!ended && produced < kCapacity) {
+    if (out.size() - produced < 16384) out.resize(std::min(out.size() + 65536, kCapacity));
+    ended = step(out.data() + produced, out.size() - produced, produced);
   }
+  if (produced > kMaxBuildbotChunkText) corrupt("compressed", "larger than 1 MiB decoded");
   out.resize(produced);
 }
+
+// Each decoder's state is owned by a guard, so that it is freed however decoding
+// ends: at the end of the stream, on damage, or when grow_into refuses a bomb.
+template <typename State, auto End>
+struct Ended {
+  State* state;
+  ~Ended() { End(state); }
+};
 
 void inflate_zlib(std::string_view in, std::string& out) {
   z_stream z{};
   if (inflateInit(&z) != Z_OK) corrupt("gz", "zlib would not start");
+  const Ended<z_stream, inflateEnd> end{&z};
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   z.avail_in = static_cast<uInt>(in.size());
-  int rc = Z_OK;
   grow_into(out, [&](char* at, std::size_t room, std::size_t& produced) {
     z.next_out = reinterpret_cast<Bytef*>(at);
     z.avail_out = static_cast<uInt>(room);
-    rc = inflate(&z, Z_NO_FLUSH);
+    const int rc = inflate(&z, Z_NO_FLUSH);
     produced += room - z.avail_out;
     if (rc == Z_STREAM_END) return true;
     if (rc != Z_OK && !(rc == Z_BUF_ERROR && z.avail_out == 0)) {
-      inflateEnd(&z);
       corrupt("gz", z.msg != nullptr ? z.msg : "truncated zlib stream");
     }
     return false;
   });
-  inflateEnd(&z);
 }
 
 void decompress_bz2(std::string_view in, std::string& out) {
   bz_stream bz{};
   if (BZ2_bzDecompressInit(&bz, 0, 0) != BZ_OK) corrupt("bz2", "libbz2 would not start");
+  const Ended<bz_stream, BZ2_bzDecompressEnd> end{&bz};
   bz.next_in = const_cast<char*>(in.data());
   bz.avail_in = static_cast<unsigned>(in.size());
   grow_into(out, [&](char* at, std::size_t room, std::size_t& produced) {
@@ -69,12 +77,10 @@ void decompress_bz2(std::string_view in, std::string& out) {
     produced += room - bz.avail_out;
     if (rc == BZ_STREAM_END) return true;
     if (rc != BZ_OK || (bz.avail_in == 0 && bz.avail_out != 0)) {
-      BZ2_bzDecompressEnd(&bz);
       corrupt("bz2", "damaged or truncated stream (" + std::to_string(rc) + ")");
     }
     return false;
   });
-  BZ2_bzDecompressEnd(&bz);
 }
 
 void decompress_lz4(std::string_view in, std::string& out) {
@@ -82,7 +88,7 @@ void decompress_lz4(std::string_view in, std::string& out) {
   const auto* bytes = reinterpret_cast<const unsigned char*>(in.data());
   const std::uint32_t size = bytes[0] | (bytes[1] << 8) | (bytes[2] << 16) |
                              (static_cast<std::uint32_t>(bytes[3]) << 24);
-  if (size > kMaxChunkText) corrupt("lz4", "a size header of " + std::to_string(size));
+  if (size > kMaxBuildbotChunkText) corrupt("lz4", "a size header of " + std::to_string(size));
   out.resize(size);
   const int n = LZ4_decompress_safe(in.data() + 4, out.data(), static_cast<int>(in.size() - 4),
                                     static_cast<int>(size));
@@ -91,28 +97,24 @@ void decompress_lz4(std::string_view in, std::string& out) {
 
 void decompress_zstd(std::string_view in, std::string& out) {
   ZSTD_DStream* z = ZSTD_createDStream();
+  if (z == nullptr) corrupt("zstd", "out of memory");
+  const Ended<ZSTD_DStream, ZSTD_freeDStream> end{z};
   ZSTD_inBuffer input{in.data(), in.size(), 0};
-  std::size_t rc = 0;
   grow_into(out, [&](char* at, std::size_t room, std::size_t& produced) {
     ZSTD_outBuffer output{at, room, 0};
-    rc = ZSTD_decompressStream(z, &output, &input);
+    const std::size_t rc = ZSTD_decompressStream(z, &output, &input);
     produced += output.pos;
-    if (ZSTD_isError(rc)) {
-      ZSTD_freeDStream(z);
-      corrupt("zstd", ZSTD_getErrorName(rc));
-    }
+    if (ZSTD_isError(rc)) corrupt("zstd", ZSTD_getErrorName(rc));
     if (rc == 0) return true;
-    if (input.pos == input.size && output.pos < output.size) {
-      ZSTD_freeDStream(z);
-      corrupt("zstd", "truncated frame");
-    }
+    if (input.pos == input.size && output.pos < output.size) corrupt("zstd", "truncated frame");
     return false;
   });
-  ZSTD_freeDStream(z);
 }
 
 void decompress_brotli(std::string_view in, std::string& out) {
   BrotliDecoderState* state = BrotliDecoderCreateInstance(nullptr, nullptr, nullptr);
+  if (state == nullptr) corrupt("brotli", "out of memory");
+  const Ended<BrotliDecoderState, BrotliDecoderDestroyInstance> end{state};
   const auto* next_in = reinterpret_cast<const std::uint8_t*>(in.data());
   std::size_t avail_in = in.size();
   grow_into(out, [&](char* at, std::size_t room, std::size_t& produced) {
@@ -123,11 +125,9 @@ void decompress_brotli(std::string_view in, std::string& out) {
     produced += room - avail_out;
     if (rc == BROTLI_DECODER_RESULT_SUCCESS) return true;
     if (rc == BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT) return false;
-    BrotliDecoderDestroyInstance(state);
     corrupt("brotli", rc == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT ? "truncated stream"
                                                                    : "damaged stream");
   });
-  BrotliDecoderDestroyInstance(state);
 }
 
 }  // namespace

@@ -5,7 +5,11 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <utility>
+#include <vector>
+
 #include "buildhist/error.h"
+#include "util/exact_numbers.h"
 #include "util/utf8.h"
 #include "transfer/build_sink.h"
 
@@ -50,10 +54,63 @@ const Value& field(const Value& object, const char* name) {
   return it->value;
 }
 
+// A JSON string's text, which must be UTF-8: RapidJSON keeps the bytes of the
+// input and decodes a lone surrogate escape ("\udc00") to bytes that are not,
+// which build_line would then repair, and so not write back what it read.
+std::string utf8_text(const Value& value, const std::string& what) {
+  const std::string_view text(value.GetString(), value.GetStringLength());
+  std::string scratch;
+  if (internal::valid_utf8(text, scratch).data() != text.data()) {
+    bad(what + " is not UTF-8");
+  }
+  return std::string(text);
+}
+
 std::string text_field(const Value& object, const char* name) {
   const Value& value = field(object, name);
   if (!value.IsString()) bad(std::string("\"") + name + "\" is not a string");
-  return std::string(value.GetString(), value.GetStringLength());
+  return utf8_text(value, std::string("\"") + name + "\"");
+}
+
+// `value` as compact JSON, as canonical_json writes it, without recursion: a
+// property value may be nested a million deep, which must cost heap, not stack.
+std::string compact_json(const Value& value) {
+  rapidjson::StringBuffer buffer;
+  Writer json(buffer);
+  // Each array or object being written, and the index of its next element or member.
+  std::vector<std::pair<const Value*, rapidjson::SizeType>> open;
+  const auto write = [&](const Value& v) {
+    if (v.IsArray()) {
+      json.StartArray();
+      open.emplace_back(&v, 0);
+    } else if (v.IsObject()) {
+      json.StartObject();
+      open.emplace_back(&v, 0);
+    } else {
+      v.Accept(json);  // a scalar: no recursion
+    }
+  };
+  write(value);
+  while (!open.empty()) {
+    const Value& container = *open.back().first;
+    const rapidjson::SizeType next = open.back().second++;
+    if (container.IsArray()) {
+      if (next == container.Size()) {
+        json.EndArray(next);
+        open.pop_back();
+      } else {
+        write(container[next]);
+      }
+    } else if (next == container.MemberCount()) {
+      json.EndObject(next);
+      open.pop_back();
+    } else {
+      const auto& member = container.MemberBegin()[next];
+      json.Key(member.name.GetString(), member.name.GetStringLength());
+      write(member.value);
+    }
+  }
+  return std::string(buffer.GetString(), buffer.GetSize());
 }
 
 std::int64_t int_field(const Value& object, const char* name) {
@@ -110,12 +167,8 @@ BuildDetail parse_build(const Value& line) {
   build.results = results_field(line);
   for (const Value& p : array_field(line, "properties").GetArray()) {
     if (!p.IsObject()) bad("a property is not an object");
-    rapidjson::StringBuffer buffer;
-    Writer json(buffer);
-    field(p, "value").Accept(json);
-    detail.properties.push_back({text_field(p, "name"),
-                                 std::string(buffer.GetString(), buffer.GetSize()),
-                                 text_field(p, "source")});
+    detail.properties.push_back(
+        {text_field(p, "name"), compact_json(field(p, "value")), text_field(p, "source")});
   }
   for (const Value& s : array_field(line, "steps").GetArray()) {
     if (!s.IsObject()) bad("a step is not an object");
@@ -154,7 +207,7 @@ TextRecord parse_text(const Value& line) {
   text.first_line = int_field(line, "first_line");
   for (const Value& l : array_field(line, "lines").GetArray()) {
     if (!l.IsString()) bad("a line is not a string");
-    text.lines.emplace_back(l.GetString(), l.GetStringLength());
+    text.lines.push_back(utf8_text(l, "a line"));
   }
   if (text.lines.empty()) bad("a text record without lines");
   return text;
@@ -268,11 +321,19 @@ std::string text_line(const TextRecord& text) {
 }
 
 ParsedLine parse_line(std::string_view line) {
+  // Iteratively, so that nesting costs the document's heap, not the stack; and
+  // each number as the double nearest it, which is what build_line's shortest
+  // form of that double reads back as.
   rapidjson::Document document;
-  document.Parse(line.data(), line.size());
-  if (document.HasParseError()) {
-    bad(std::string("not JSON (") + rapidjson::GetParseError_En(document.GetParseError()) +
-        " at byte " + std::to_string(document.GetErrorOffset()) + ")");
+  rapidjson::ParseResult result;
+  auto read = [&](rapidjson::Document& handler) {
+    result = internal::read_exactly(line, handler);
+    return !result.IsError();
+  };
+  document.Populate(read);
+  if (result.IsError()) {
+    bad(std::string("not JSON (") + rapidjson::GetParseError_En(result.Code()) + " at byte " +
+        std::to_string(result.Offset()) + ")");
   }
   if (!document.IsObject()) bad("not a JSON object");
   ParsedLine parsed;

@@ -24,6 +24,7 @@ struct TextRecord {
   std::string slug;
   std::int64_t first_line = 0;
   std::vector<std::string> lines;  // without their '\n'
+  bool operator==(const TextRecord&) const = default;
 };
 
 // One line of JSON, without its '\n'.
