@@ -149,6 +149,22 @@ TEST_CASE("a duplicate step name is renamed as buildbot does") {
   CHECK(build->step(3)->number() == 3);
 }
 
+TEST_CASE("a duplicate of a name at the length limit is shortened to take its suffix") {
+  TempDir dir;
+  auto store = Store::open(dir.file("store.db"));
+  auto build = store->start_build("b", start_at(10));
+  const std::string longest(kMaxNameBytes, 'x');
+  CHECK(build->add_step(longest)->record().name == longest);
+  CHECK(build->add_step(longest)->record().name == std::string(kMaxNameBytes - 2, 'x') + "_2");
+  // A cut never splits a UTF-8 sequence: "é" is two bytes, and 127 of them fill 254.
+  std::string accents;
+  for (int i = 0; i < 127; ++i) accents += "\xc3\xa9";
+  build->add_step(accents);
+  const std::string renamed = build->add_step(accents)->record().name;
+  CHECK(renamed == accents.substr(0, 252) + "_2");
+  CHECK(build->step(renamed) != nullptr);
+}
+
 // add_step once scanned every step for every suffix it tried: 10,000 steps of one
 // name took cubic time. The renaming must stay buildbot's, suffix by suffix.
 TEST_CASE("10,000 steps of one name get buildbot's names, past one already taken") {

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cassert>
 
 #include "buildhist/error.h"
 #include "buildhist/status.h"
@@ -82,7 +83,16 @@ std::string Build::unique_step_name_locked(std::string_view name) {
   // Only a taken suffix is passed for good: when the step is then not added (its
   // write refused), the next one still gets the name it would have had.
   while (true) {
-    std::string unique = std::string(name) + "_" + std::to_string(it->second);
+    const std::string suffix = "_" + std::to_string(it->second);
+    // The suffixed name obeys the name rules too: a name near the length limit
+    // gives up its tail, cut between UTF-8 sequences, to make room.
+    std::string_view base = name.substr(0, kMaxNameBytes - suffix.size());
+    const auto continues = [&](std::size_t at) {
+      return at < name.size() && (static_cast<unsigned char>(name[at]) & 0xc0) == 0x80;
+    };
+    while (continues(base.size())) base.remove_suffix(1);
+    std::string unique = std::string(base) + suffix;
+    assert(!internal::name_problem(unique));
     if (!step_by_name_.contains(unique)) return unique;
     ++it->second;
   }
