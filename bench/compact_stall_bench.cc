@@ -3,8 +3,9 @@
 //
 // Writes the reference workload (--builders x --builds) into a fresh store and
 // closes it. Then a child process (the master) opens the store and writes builds
-// after those, one at a time, each finished with Durability::kImmediate, so that
-// every build's write call returns only once its commit did. Meanwhile this process
+// after those, one at a time, --master-rate builds a second (0: no master), each
+// finished with Durability::kImmediate, so that every build's write call returns
+// only once its commit did. Meanwhile this process
 // runs buildhist::compact() (recompression and vacuum; retention with
 // --keep-builds N). Prints the master's per-build write times while compact ran
 // (longest, p99, median: each includes that build's commit wait), compact's
@@ -17,6 +18,7 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include <sqlite3.h>
@@ -43,10 +45,11 @@ Signal poll_signal(int control) {
   return read(control, &byte, 1) == 1 ? Signal::kStarted : Signal::kEnded;
 }
 
-// The master: writes builds after `first_number` round the builders until
-// `control` reaches EOF; prints the write times of the builds written after 'g'.
+// The master: writes `rate` builds a second after `first_number`, round the
+// builders, until `control` reaches EOF; prints the write times of the builds
+// written after 'g'.
 [[noreturn]] void write_as_master(const std::string& path, workload::Shape shape, int first_number,
-                                  int control, int ready) {
+                                  double rate, int control, int ready) {
   try {
     shape.durability = Durability::kImmediate;
     Options options;
@@ -55,8 +58,13 @@ Signal poll_signal(int control) {
     std::vector<double> waits;
     bool recording = false;
     int written = 0;
+    const auto every = std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(1 / rate));
+    auto next = Clock::now();
     for (int number = first_number;; ++number) {
       for (int builder = 0; builder < shape.builders; ++builder) {
+        std::this_thread::sleep_until(next);
+        next += every;
         const auto start = Clock::now();
         workload::write_build(*store, shape, builder, number);
         if (recording) waits.push_back(millis_since(start));
@@ -106,7 +114,9 @@ void write_reference_store(const std::string& path, const workload::Shape& shape
 int main_bench(int argc, char** argv) {
   const Flags flags(argc, argv,
                     {{"builders", "10"}, {"builds", "1000"}, {"steps", "8"}, {"log-lines", "50"},
-                     {"appends", "5"}, {"seed", "1"}, {"keep-builds", "0"}, {"dir", ""}});
+                     {"appends", "5"}, {"seed", "1"}, {"keep-builds", "0"}, {"master-rate", "100"},
+                     {"dir", ""}});
+  const double rate = static_cast<double>(flags.integer("master-rate"));
   const workload::Shape shape = workload_shape(flags);
   const std::string dir = flags.text("dir").empty() ? temp_dir("compact_stall_bench")
                                                     : flags.text("dir");
@@ -121,29 +131,31 @@ int main_bench(int argc, char** argv) {
   int control[2], ready[2];
   if (pipe(control) != 0 || pipe(ready) != 0) throw std::runtime_error("pipe failed");
   std::fflush(stdout);
-  const pid_t master = fork();
+  const pid_t master = rate > 0 ? fork() : 0;
   if (master < 0) throw std::runtime_error("fork failed");
-  if (master == 0) {
+  if (master == 0 && rate > 0) {
     close(control[1]);
     close(ready[0]);
-    write_as_master(path, shape, shape.builds + 1, control[0], ready[1]);
+    write_as_master(path, shape, shape.builds + 1, rate, control[0], ready[1]);
   }
   close(control[0]);
   close(ready[1]);
   char byte = 0;
-  if (read(ready[0], &byte, 1) != 1) throw std::runtime_error("the master did not start");
+  if (rate > 0 && read(ready[0], &byte, 1) != 1) {
+    throw std::runtime_error("the master did not start");
+  }
 
   CompactOptions options;
   if (flags.integer("keep-builds") > 0) {
     options.keep_builds = static_cast<int>(flags.integer("keep-builds"));
   }
-  (void)!write(control[1], "g", 1);
+  if (rate > 0) (void)!write(control[1], "g", 1);
   const auto start = Clock::now();
   const CompactReport report = compact(path, options);
   const double seconds = millis_since(start) / 1000;
   close(control[1]);
   int status = 0;
-  waitpid(master, &status, 0);
+  if (rate > 0) waitpid(master, &status, 0);
 
   std::printf("compact: %.2f s; %.1f MB of log text in the store before, %.1f MB/s; "
               "%lld builds deleted, %lld logs recompressed\n",
