@@ -3,9 +3,10 @@
 //
 // BUILDHIST_FAILPOINT=NAME kills the process (SIGKILL, raised on itself) the first
 // time failpoint(NAME) is reached; NAME@N the Nth time. NAME "*" matches every
-// failpoint, so `*@N` dies at the Nth failpoint reached, whichever it is. Unset,
-// a failpoint costs one relaxed atomic load. The variable is read once, when the
-// library is loaded.
+// failpoint, so `*@N` dies at the Nth failpoint reached, whichever it is. A
+// trailing ":stop" raises SIGSTOP instead, so that a test can act while the
+// process is held at that point (then SIGCONT it). Unset, a failpoint costs one
+// relaxed atomic load. The variable is read once, when the library is loaded.
 #ifndef BUILDHIST_UTIL_FAILPOINT_H_
 #define BUILDHIST_UTIL_FAILPOINT_H_
 
