@@ -90,6 +90,13 @@ Signal poll_signal(int control) {
   }
 }
 
+double cpu_seconds_self() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 std::int64_t log_text_bytes(const std::string& path) {
   sqlite3* db = nullptr;
   sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
@@ -150,9 +157,11 @@ int main_bench(int argc, char** argv) {
     options.keep_builds = static_cast<int>(flags.integer("keep-builds"));
   }
   if (rate > 0) (void)!write(control[1], "g", 1);
+  const double cpu_before = cpu_seconds_self();
   const auto start = Clock::now();
   const CompactReport report = compact(path, options);
   const double seconds = millis_since(start) / 1000;
+  const double cpu = cpu_seconds_self() - cpu_before;
   close(control[1]);
   int status = 0;
   if (rate > 0) waitpid(master, &status, 0);
@@ -162,6 +171,8 @@ int main_bench(int argc, char** argv) {
               seconds, static_cast<double>(text) / 1e6, static_cast<double>(text) / 1e6 / seconds,
               static_cast<long long>(report.builds_deleted),
               static_cast<long long>(report.logs_compressed));
+  std::printf("compact: %.2f s of CPU (user and sys, every thread): %.1f MB of text a CPU second\n",
+              cpu, static_cast<double>(text) / 1e6 / cpu);
   std::printf("compact: on disk %.1f MiB before, %.1f MiB after\n",
               static_cast<double>(report.bytes_on_disk_before) / (1 << 20),
               static_cast<double>(report.bytes_on_disk_after) / (1 << 20));

@@ -1,6 +1,7 @@
 #include "compact/paced_writes.h"
 
 #include <algorithm>
+#include <cassert>
 #include <thread>
 
 #include "sql/connection.h"
@@ -14,28 +15,41 @@ using Clock = std::chrono::steady_clock;
 PacedWrites::PacedWrites(Connection& connection, bool dry_run)
     : connection_(connection), dry_run_(dry_run) {}
 
-void PacedWrites::wait_turn() { std::this_thread::sleep_until(next_turn_); }
-
-void PacedWrites::took_turn(Clock::time_point start) {
-  const Clock::time_point end = Clock::now();
-  next_turn_ = end + std::max<Clock::duration>(kMinIdle, (end - start) * kIdleShare);
-}
-
 void PacedWrites::run(const std::string& what, const std::function<void()>& body) {
-  guard_sql(what, [&] {
-    if (dry_run_) {
+  if (dry_run_) {
+    guard_sql(what, [&] {
       body();
       connection_.reset_statements();
-      return;
-    }
-    wait_turn();
-    const Clock::time_point start = Clock::now();
+    });
+    return;
+  }
+  paced(what, "compact.between_batches", [&] {
     in_write_transaction(connection_, [&] {
       body();
       failpoint("compact.inside_batch");
     });
-    took_turn(start);
-    failpoint("compact.between_batches");
+  });
+}
+
+void PacedWrites::run_own(const std::string& what, const char* failpoint_after,
+                          const std::function<void()>& body) {
+  assert(!dry_run_);
+  paced(what, failpoint_after, body);
+}
+
+void PacedWrites::paced(const std::string& what, const char* failpoint_after,
+                        const std::function<void()>& step) {
+  guard_sql(what, [&] {
+    // A pause holds neither the lock nor a snapshot that would keep the
+    // checkpoint from copying the WAL back.
+    connection_.reset_statements();
+    assert(!in_transaction(connection_));
+    std::this_thread::sleep_until(next_turn_);
+    const Clock::time_point start = Clock::now();
+    step();
+    const Clock::time_point end = Clock::now();
+    next_turn_ = end + std::max<Clock::duration>(kMinIdle, (end - start) * kIdleShare);
+    failpoint(failpoint_after);
     checkpoint_passive(connection_);
   });
 }

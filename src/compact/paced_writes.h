@@ -34,12 +34,18 @@ class PacedWrites {
   // commit. Throws buildhist::Error naming `what`.
   void run(const std::string& what, const std::function<void()>& body);
 
-  // Waits out the pause; for a step that makes its own transaction (a pragma).
-  void wait_turn();
-  // Starts the pause after a step of its own that began at `start`.
-  void took_turn(std::chrono::steady_clock::time_point start);
+  // The same for a step that makes its own transaction (a pragma), which reaches
+  // `failpoint_after` once done. REQUIRES: not a dry run.
+  void run_own(const std::string& what, const char* failpoint_after,
+               const std::function<void()>& body);
 
  private:
+  // Waits out the pause, ending any statement's read first, runs `step`, starts
+  // the next pause, reaches `failpoint_after`, then copies the WAL back (PASSIVE,
+  // outside the lock: the connection does not checkpoint as it commits).
+  void paced(const std::string& what, const char* failpoint_after,
+             const std::function<void()>& step);
+
   Connection& connection_;
   const bool dry_run_;
   std::chrono::steady_clock::time_point next_turn_{};

@@ -1,5 +1,6 @@
 #include "compact/recompression.h"
 
+#include <cassert>
 #include <climits>
 #include <deque>
 #include <memory>
@@ -26,6 +27,20 @@ constexpr std::int64_t kGroupStoredBytes = 1 << 20;
 
 std::int64_t stored_bytes(const std::vector<StoredChunk>& chunks) {
   return signature_of(chunks).stored_bytes;
+}
+
+// Whether two chunk lists hold the same lines: the same range, as many bytes of text.
+[[maybe_unused]] bool same_text(const std::vector<StoredChunk>& old_chunks,
+                                const std::vector<StoredChunk>& new_chunks) {
+  const auto text_bytes = [](const std::vector<StoredChunk>& chunks) {
+    std::int64_t bytes = 0;
+    for (const StoredChunk& chunk : chunks) bytes += chunk.raw_bytes;
+    return bytes;
+  };
+  return !old_chunks.empty() && !new_chunks.empty() &&
+         old_chunks.front().first_line == new_chunks.front().first_line &&
+         old_chunks.back().last_line == new_chunks.back().last_line &&
+         text_bytes(old_chunks) == text_bytes(new_chunks);
 }
 
 // The logs of one batch of builds that a write transaction rewrites.
@@ -117,6 +132,7 @@ void write_group(Compaction& compaction, const LogGroup& group) {
       if (chunk_signature(compaction.connection(), job.log_id) != signature_of(job.old_chunks)) {
         continue;  // rewritten or deleted since it was read
       }
+      assert(same_text(job.old_chunks, job.new_chunks));
       replace_chunks(compaction.connection(), job.log_id, job.new_chunks);
       rewritten.push_back(&job);
     }

@@ -16,13 +16,8 @@ void release_free_pages(Compaction& compaction) {
     compaction.progress("compact: giving " + std::to_string(left) + " free pages back", true);
   }
   while (left > 0) {
-    compaction.writes().wait_turn();
-    const auto start = std::chrono::steady_clock::now();
-    connection.reset_statements();
-    incremental_vacuum(connection, kVacuumPages);
-    compaction.writes().took_turn(start);
-    failpoint("compact.vacuum");
-    checkpoint_passive(connection);
+    compaction.writes().run_own("give free pages back", "compact.vacuum",
+                                [&] { incremental_vacuum(connection, kVacuumPages); });
     const std::int64_t now_left = free_pages(connection);
     if (now_left >= left) break;  // nothing more can be given back
     left = now_left;
@@ -40,7 +35,11 @@ void give_space_back(Compaction& compaction) {
     }
     release_free_pages(compaction);
     failpoint("compact.checkpoint");
-    checkpoint(connection, compaction.options().busy_timeout);
+    const bool truncated = checkpoint(connection, compaction.options().busy_timeout);
+    compaction.progress(truncated ? "compact: WAL checkpointed and truncated"
+                                  : "compact: WAL checkpointed; left its size, as another "
+                                    "process was using it",
+                        true);
   });
 }
 

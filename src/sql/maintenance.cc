@@ -176,6 +176,10 @@ void enable_incremental_vacuum(Connection& connection) {
   connection.exec("VACUUM");
 }
 
+bool in_transaction(Connection& connection) {
+  return sqlite3_get_autocommit(connection.db().getHandle()) == 0;
+}
+
 void in_write_transaction(Connection& connection, const std::function<void()>& body) {
   SQLite::Transaction transaction(connection.db(), SQLite::TransactionBehavior::IMMEDIATE);
   body();

@@ -95,6 +95,9 @@ void incremental_vacuum(Connection& connection, int pages);
 // before it), holding the write lock meanwhile.
 void enable_incremental_vacuum(Connection& connection);
 
+// Whether a transaction is open on the connection.
+bool in_transaction(Connection& connection);
+
 // Runs `body` in one IMMEDIATE transaction and commits it; rolls it back if
 // `body` throws.
 void in_write_transaction(Connection& connection, const std::function<void()>& body);
