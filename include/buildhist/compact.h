@@ -37,7 +37,7 @@ struct CompactOptions {
   std::chrono::milliseconds busy_timeout{5000};
   // Builds per transaction when deleting; recompression reads its logs in batches
   // of as many builds, and rewrites them about 1 MiB of stored chunks a transaction.
-  int batch_builds = 100;
+  int batch_builds = 20;
   // Called with a line of progress now and then; may be empty.
   std::function<void(std::string_view)> progress;
 };

@@ -145,7 +145,7 @@ void add_compact(CLI::App& app, const Global& global, Command& command) {
   sub->add_flag("--no-compress", args->no_compress, "do not recompress finished logs");
   sub->add_flag("--no-vacuum", args->no_vacuum, "do not give freed space back to the file system");
   sub->add_flag("--dry-run", args->dry_run, "report what would be done, change nothing");
-  sub->add_option("--batch-builds", args->batch_builds, "builds a step (default 100)")
+  sub->add_option("--batch-builds", args->batch_builds, "builds a step (default 20)")
       ->type_name("N");
   sub->callback([&global, &command, args] {
     command = [&global, args] { return run_compact(global, *args); };
