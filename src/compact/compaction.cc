@@ -17,7 +17,6 @@ Compaction::Compaction(const std::string& path, const CompactOptions& options)
   // and a commit is not synced (a crash of the process loses nothing committed;
   // a power loss at worst undoes steps of compaction, each whole).
   configure_writer(connection_, Sync::kProcessCrash, false);
-  no_auto_checkpoint(connection_);
 }
 
 void Compaction::progress(const std::string& line, bool always) {

@@ -13,7 +13,13 @@ namespace buildhist::internal {
 using Clock = std::chrono::steady_clock;
 
 PacedWrites::PacedWrites(Connection& connection, bool dry_run)
-    : connection_(connection), dry_run_(dry_run) {}
+    : connection_(connection), dry_run_(dry_run) {
+  if (!dry_run_) count_wal_frames(connection_, &wal_frames_);
+}
+
+PacedWrites::~PacedWrites() {
+  if (!dry_run_) count_wal_frames(connection_, nullptr);
+}
 
 void PacedWrites::run(const std::string& what, const std::function<void()>& body) {
   if (dry_run_) {
@@ -50,7 +56,10 @@ void PacedWrites::paced(const std::string& what, const char* failpoint_after,
     const Clock::time_point end = Clock::now();
     next_turn_ = end + std::max<Clock::duration>(kMinIdle, (end - start) * kIdleShare);
     failpoint(failpoint_after);
-    checkpoint_passive(connection_);
+    if (wal_frames_ >= kCheckpointFrames) {
+      checkpoint_passive(connection_);
+      wal_frames_ = 0;
+    }
   });
 }
 

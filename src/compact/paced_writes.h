@@ -24,9 +24,17 @@ class PacedWrites {
  public:
   static constexpr int kIdleShare = 2;
   static constexpr std::chrono::milliseconds kMinIdle{2};
+  // A step that leaves the WAL holding this many frames is followed by a PASSIVE
+  // checkpoint: below the 1000 at which a master's own commit would checkpoint
+  // (and wait for the copying), while sparing an fsync of the database per step.
+  static constexpr int kCheckpointFrames = 500;
 
   // In a dry run, run() calls its body outside any transaction, unpaced.
+  // Otherwise the connection's commits no longer checkpoint the WAL: run() does.
   PacedWrites(Connection& connection, bool dry_run);
+  ~PacedWrites();
+  PacedWrites(const PacedWrites&) = delete;
+  PacedWrites& operator=(const PacedWrites&) = delete;
 
   // Waits until the pause after the previous step is over, then runs `body` in one
   // IMMEDIATE transaction and commits it. The failpoint compact.inside_batch is
@@ -42,13 +50,14 @@ class PacedWrites {
  private:
   // Waits out the pause, ending any statement's read first, runs `step`, starts
   // the next pause, reaches `failpoint_after`, then copies the WAL back (PASSIVE,
-  // outside the lock: the connection does not checkpoint as it commits).
+  // outside the lock) once it holds kCheckpointFrames.
   void paced(const std::string& what, const char* failpoint_after,
              const std::function<void()>& step);
 
   Connection& connection_;
   const bool dry_run_;
   std::chrono::steady_clock::time_point next_turn_{};
+  int wal_frames_ = 0;  // after the connection's last commit
 };
 
 }  // namespace buildhist::internal

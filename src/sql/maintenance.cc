@@ -187,8 +187,17 @@ void in_write_transaction(Connection& connection, const std::function<void()>& b
   transaction.commit();
 }
 
-void no_auto_checkpoint(Connection& connection) {
-  connection.exec("PRAGMA wal_autocheckpoint = 0");
+void count_wal_frames(Connection& connection, int* frames) {
+  // The hook takes the place of SQLite's autocheckpoint, which is a WAL hook too.
+  const auto store = [](void* into, sqlite3*, const char*, int now) {
+    *static_cast<int*>(into) = now;
+    return SQLITE_OK;
+  };
+  if (frames == nullptr) {
+    sqlite3_wal_hook(connection.db().getHandle(), nullptr, nullptr);
+  } else {
+    sqlite3_wal_hook(connection.db().getHandle(), store, frames);
+  }
 }
 
 void checkpoint_passive(Connection& connection) {

@@ -102,9 +102,11 @@ bool in_transaction(Connection& connection);
 // `body` throws.
 void in_write_transaction(Connection& connection, const std::function<void()>& body);
 
-// Stops the connection's commits from checkpointing the WAL themselves: its
-// caller checkpoints between its steps (checkpoint_passive), outside the lock.
-void no_auto_checkpoint(Connection& connection);
+// Stops the connection's commits from checkpointing the WAL themselves (its
+// caller checkpoints between its steps, outside the lock), and has each commit
+// store the frames the WAL then holds in `*frames` instead; a null `frames`
+// removes the hook. REQUIRES: `*frames` outlives the hook.
+void count_wal_frames(Connection& connection, int* frames);
 // Copies what the WAL holds into the database as far as readers allow, without
 // holding writers up (a PASSIVE checkpoint).
 void checkpoint_passive(Connection& connection);
