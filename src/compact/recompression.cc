@@ -185,6 +185,8 @@ void recompress_logs(Compaction& compaction, const std::vector<BuilderRange>& bu
   if (compaction.dry_run()) {
     while (const auto group = groups.next()) {
       for (const LogJob& job : group->jobs) count_considered(compaction.report(), job);
+      compaction.progress("compact: " + group->builder + ": would recompress logs up to build " +
+                          std::to_string(group->up_to_build));
     }
     return;
   }
