@@ -2,9 +2,13 @@
 //
 // compact() deletes what the retention policy says, recompresses finished logs
 // with zstd into larger chunks, and gives the freed pages back to the file system.
-// It runs while a master writes into the same store: it works in bounded batches,
-// each its own short transaction, and never touches a running build (one without
-// complete_at) or a builder's newest build, so that numbering carries on.
+// It runs while a master writes into the same store: every phase works in bounded
+// steps, each its own short transaction, spaced so that a master waiting for the
+// write lock gets it; log text is read and compressed (on every core) outside the
+// transactions, and the final WAL checkpoint never waits for a writer. It never
+// touches a running build (one without complete_at) or a builder's newest build,
+// so that numbering carries on. Killed at any point, the store holds every step
+// before it and nothing of the one in progress; compacting again finishes the job.
 #ifndef BUILDHIST_COMPACT_H_
 #define BUILDHIST_COMPACT_H_
 
@@ -31,8 +35,9 @@ struct CompactOptions {
   bool dry_run = false;  // count what would be done, change nothing
   std::int64_t now = 0;  // epoch seconds; 0 means the current time
   std::chrono::milliseconds busy_timeout{5000};
-  // Builds per transaction when deleting (a log's chunks are rewritten a build at a time).
-  int batch_builds = 100;
+  // Builds per transaction when deleting; recompression reads its logs in batches
+  // of as many builds, and rewrites them about 1 MiB of stored chunks a transaction.
+  int batch_builds = 20;
   // Called with a line of progress now and then; may be empty.
   std::function<void(std::string_view)> progress;
 };

@@ -25,6 +25,7 @@ struct CompactArgs {
   bool no_compress = false;
   bool no_vacuum = false;
   bool dry_run = false;
+  int batch_builds = CompactOptions().batch_builds;
 };
 
 std::int64_t duration_arg(const std::string& text, const char* option) {
@@ -113,6 +114,8 @@ int run_compact(const Global& global, const CompactArgs& args) {
   options.compress = !args.no_compress;
   options.vacuum = !args.no_vacuum;
   options.dry_run = args.dry_run;
+  if (args.batch_builds < 1) throw UsageError("--batch-builds: must be at least 1");
+  options.batch_builds = args.batch_builds;
   options.busy_timeout = std::chrono::milliseconds(global.busy_timeout_ms);
   if (show_progress(global)) {
     options.progress = [](std::string_view line) { std::cerr << line << "\n"; };
@@ -142,6 +145,8 @@ void add_compact(CLI::App& app, const Global& global, Command& command) {
   sub->add_flag("--no-compress", args->no_compress, "do not recompress finished logs");
   sub->add_flag("--no-vacuum", args->no_vacuum, "do not give freed space back to the file system");
   sub->add_flag("--dry-run", args->dry_run, "report what would be done, change nothing");
+  sub->add_option("--batch-builds", args->batch_builds, "builds a step (default 20)")
+      ->type_name("N");
   sub->callback([&global, &command, args] {
     command = [&global, args] { return run_compact(global, *args); };
   });

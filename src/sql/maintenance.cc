@@ -1,5 +1,9 @@
 #include "sql/maintenance.h"
 
+#include <sqlite3.h>
+
+#include <algorithm>
+
 #include <SQLiteCpp/Transaction.h>
 
 #include "sql/connection.h"
@@ -111,6 +115,26 @@ std::vector<StoredChunk> read_chunks(Connection& connection, std::int64_t log_id
   return chunks;
 }
 
+ChunkSignature signature_of(const std::vector<StoredChunk>& chunks) {
+  ChunkSignature signature;
+  for (const StoredChunk& chunk : chunks) {
+    ++signature.chunks;
+    signature.last_line = std::max(signature.last_line, chunk.last_line);
+    signature.stored_bytes += static_cast<std::int64_t>(chunk.content.size());
+  }
+  return signature;
+}
+
+ChunkSignature chunk_signature(Connection& connection, std::int64_t log_id) {
+  auto& query = connection.statement(
+      "SELECT count(*), ifnull(max(last_line), -1), ifnull(sum(length(content)), 0) "
+      "FROM log_chunk WHERE log_id = ?1");
+  query.bind(1, static_cast<std::int64_t>(log_id));
+  query.executeStep();
+  return ChunkSignature{query.getColumn(0).getInt64(), query.getColumn(1).getInt64(),
+                        query.getColumn(2).getInt64()};
+}
+
 void replace_chunks(Connection& connection, std::int64_t log_id,
                     const std::vector<StoredChunk>& chunks) {
   auto& remove = connection.statement("DELETE FROM log_chunk WHERE log_id = ?1");
@@ -144,6 +168,62 @@ std::int64_t free_pages(Connection& connection) {
 
 void incremental_vacuum(Connection& connection, int pages) {
   connection.exec("PRAGMA incremental_vacuum(" + std::to_string(pages) + ")");
+}
+
+void enable_incremental_vacuum(Connection& connection) {
+  connection.reset_statements();
+  connection.exec("PRAGMA auto_vacuum = INCREMENTAL");
+  connection.exec("VACUUM");
+}
+
+bool in_transaction(Connection& connection) {
+  return sqlite3_get_autocommit(connection.db().getHandle()) == 0;
+}
+
+void in_write_transaction(Connection& connection, const std::function<void()>& body) {
+  SQLite::Transaction transaction(connection.db(), SQLite::TransactionBehavior::IMMEDIATE);
+  body();
+  connection.reset_statements();
+  transaction.commit();
+}
+
+void count_wal_frames(Connection& connection, int* frames) {
+  // The hook takes the place of SQLite's autocheckpoint, which is a WAL hook too.
+  const auto store = [](void* into, sqlite3*, const char*, int now) {
+    *static_cast<int*>(into) = now;
+    return SQLITE_OK;
+  };
+  if (frames == nullptr) {
+    sqlite3_wal_hook(connection.db().getHandle(), nullptr, nullptr);
+  } else {
+    sqlite3_wal_hook(connection.db().getHandle(), store, frames);
+  }
+}
+
+void checkpoint_passive(Connection& connection) {
+  connection.reset_statements();
+  connection.exec("PRAGMA wal_checkpoint(PASSIVE)");
+}
+
+bool checkpoint(Connection& connection, std::chrono::milliseconds busy_timeout) {
+  checkpoint_passive(connection);
+  // With no busy handler, TRUNCATE returns SQLITE_BUSY (or a row saying so) at
+  // once instead of holding the write lock while it waits for readers.
+  struct NoBusyWait {
+    Connection& connection;
+    int restore;
+    ~NoBusyWait() { sqlite3_busy_timeout(connection.db().getHandle(), restore); }
+  } no_wait{connection, static_cast<int>(busy_timeout.count())};
+  sqlite3_busy_timeout(connection.db().getHandle(), 0);
+  try {
+    auto& query = connection.statement("PRAGMA wal_checkpoint(TRUNCATE)");
+    const bool truncated = query.executeStep() && query.getColumn(0).getInt() == 0;
+    query.reset();
+    return truncated;
+  } catch (const SQLite::Exception& e) {
+    if (e.getErrorCode() == SQLITE_BUSY || e.getErrorCode() == SQLITE_LOCKED) return false;
+    throw;
+  }
 }
 
 std::optional<std::string> begin_compaction(

@@ -4,9 +4,9 @@
 #ifndef BUILDHIST_SQL_MAINTENANCE_H_
 #define BUILDHIST_SQL_MAINTENANCE_H_
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
-#include <optional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -70,6 +70,17 @@ std::vector<std::int64_t> logs_to_compress(Connection& connection, const std::st
 
 std::vector<StoredChunk> read_chunks(Connection& connection, std::int64_t log_id);
 
+// What identifies the chunks of a log as they stand: a log rewritten or deleted
+// since its chunks were read no longer matches them.
+struct ChunkSignature {
+  std::int64_t chunks = 0;
+  std::int64_t last_line = -1;
+  std::int64_t stored_bytes = 0;
+  bool operator==(const ChunkSignature&) const = default;
+};
+ChunkSignature signature_of(const std::vector<StoredChunk>& chunks);
+ChunkSignature chunk_signature(Connection& connection, std::int64_t log_id);
+
 // Replaces every chunk of the log with `chunks`.
 void replace_chunks(Connection& connection, std::int64_t log_id,
                     const std::vector<StoredChunk>& chunks);
@@ -77,8 +88,34 @@ void replace_chunks(Connection& connection, std::int64_t log_id,
 // PRAGMA auto_vacuum: 0 none, 1 full, 2 incremental.
 int auto_vacuum_mode(Connection& connection);
 std::int64_t free_pages(Connection& connection);
-// Gives back up to `pages` free pages to the file system (incremental mode).
+// Gives back up to `pages` free pages to the file system (incremental mode), in
+// a transaction of its own.
 void incremental_vacuum(Connection& connection, int pages);
+// Rewrites the whole store once in incremental auto-vacuum mode (a store made
+// before it), holding the write lock meanwhile.
+void enable_incremental_vacuum(Connection& connection);
+
+// Whether a transaction is open on the connection.
+bool in_transaction(Connection& connection);
+
+// Runs `body` in one IMMEDIATE transaction and commits it; rolls it back if
+// `body` throws.
+void in_write_transaction(Connection& connection, const std::function<void()>& body);
+
+// Stops the connection's commits from checkpointing the WAL themselves (its
+// caller checkpoints between its steps, outside the lock), and has each commit
+// store the frames the WAL then holds in `*frames` instead; a null `frames`
+// removes the hook. REQUIRES: `*frames` outlives the hook.
+void count_wal_frames(Connection& connection, int* frames);
+// Copies what the WAL holds into the database as far as readers allow, without
+// holding writers up (a PASSIVE checkpoint).
+void checkpoint_passive(Connection& connection);
+
+// Copies the WAL into the database without holding writers up (PASSIVE), then
+// truncates it only if that takes no wait: with no busy timeout, a writer or
+// reader in the way makes TRUNCATE give up at once. Restores `busy_timeout`.
+// Returns whether the WAL was truncated.
+bool checkpoint(Connection& connection, std::chrono::milliseconds busy_timeout);
 
 // Marks a compaction as running for `holder` (a row in meta), in one transaction;
 // if one already runs for a holder `gone` does not say is gone, writes nothing and
