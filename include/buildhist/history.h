@@ -78,6 +78,8 @@ struct StoreStats {
   std::int64_t log_raw_bytes = 0;     // log text as appended
   std::int64_t log_stored_bytes = 0;  // log chunks as stored (after compression)
   double log_compression_ratio = 0;   // raw / stored; 0 when there is no log text
+  std::int64_t purged_logs = 0;       // logs whose text compact deleted
+  std::int64_t dictionary_bytes = 0;  // the zstd dictionaries, not in log_stored_bytes
 };
 
 // One problem `check` found: what is wrong, and where (a reference or a table).

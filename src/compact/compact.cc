@@ -15,6 +15,10 @@
 #include "sql/connection.h"
 #include "sql/maintenance.h"
 #include "store/process_token.h"
+// Schema 3: per-builder zstd dictionaries.
+#include "compact/dictionaries.h"
+#include "sql/dictionary_cache.h"
+#include "sql/dictionary_rows.h"
 
 namespace buildhist {
 
@@ -188,7 +192,7 @@ class Compactor {
                      transaction("delete log text of " + builder.name, [&] {
                        const internal::Contents contents = internal::contents_of(connection_, ids);
                        if (contents.chunks == 0 && contents.logs_with_text == 0) return;
-                       if (!options_.dry_run) internal::purge_log_text(connection_, ids);
+                       if (!options_.dry_run) internal::purge_log_text(connection_, ids, now_);
                        report_.logs_purged += contents.logs_with_text;
                        report_.purged_bytes += contents.chunk_bytes;
                      });
@@ -199,11 +203,13 @@ class Compactor {
   }
 
   void compress_logs(const BuilderRange& builder) {
+    choose_compressor(builder);
     for_each_batch(through_newest(builder), INT_MAX, 0, [&](const std::vector<BuildPick>& picks,
                                                             const std::string& ids) {
       transaction("recompress logs of " + builder.name, [&] {
         for (const std::int64_t log :
-             internal::logs_to_compress(connection_, ids, kMinCompressBytes)) {
+             internal::logs_to_compress(connection_, ids, kMinCompressBytes,
+                                        compressor_->has_dictionary())) {
           compress_log(log);
         }
       });
@@ -211,6 +217,25 @@ class Compactor {
                (options_.dry_run ? "would recompress" : "recompressed") + " logs up to build " +
                std::to_string(picks.back().number));
     });
+    drop_unused_dictionaries(builder);
+  }
+
+  // Schema 3: the builder's compressor, with its zstd dictionary, trained first
+  // when compact/dictionaries.cc's policy says so.
+  void choose_compressor(const BuilderRange& builder) {
+    internal::DictionaryChoice choice = internal::choose_compressor(
+        connection_, builder.id, builder.newest, kZstdLevel, options_.dictionaries,
+        !options_.dry_run, now_);
+    compressor_ = std::move(choice.compressor);
+    if (choice.trained) {
+      ++report_.dictionaries_trained;
+      progress("compact: " + builder.name + ": trained a zstd dictionary", true);
+    }
+  }
+
+  void drop_unused_dictionaries(const BuilderRange& builder) {
+    if (options_.dry_run) return;
+    report_.dictionaries_deleted += internal::delete_unused_dictionaries(connection_, builder.id);
   }
 
   // Rewrites one log's chunks as chunks of about kChunkTextBytes of text, each
@@ -235,20 +260,15 @@ class Compactor {
     const auto flush = [&] {
       if (text.empty()) return;
       pending.raw_bytes = static_cast<std::int64_t>(text.size());
-      pending.content = internal::compress_chunk(text, kZstdLevel);
-      if (pending.content.size() < text.size()) {
-        pending.codec = internal::ChunkCodec::kZstd;
-      } else {
-        pending.codec = internal::ChunkCodec::kText;
-        pending.content = text;
-      }
+      compressor_->compress(text, pending);
       new_chunks.push_back(std::move(pending));
       pending = StoredChunk();
       text.clear();
     };
     for (const StoredChunk& chunk : old_chunks) {
       if (text.empty()) pending.first_line = chunk.first_line;
-      text += internal::decode_chunk(chunk.codec, chunk.content, chunk.raw_bytes, scratch);
+      text += internal::decode_chunk(chunk.codec, chunk.content, chunk.raw_bytes, scratch, nullptr,
+                                     connection_.dictionaries().find(chunk.dictionary_id));
       pending.last_line = chunk.last_line;
       if (static_cast<std::int64_t>(text.size()) >= kChunkTextBytes) flush();
     }
@@ -299,6 +319,7 @@ class Compactor {
   Connection connection_;
   CompactReport report_;
   std::chrono::steady_clock::time_point last_progress_{};
+  std::unique_ptr<internal::LogCompressor> compressor_;  // the current builder's
 };
 
 }  // namespace

@@ -26,6 +26,8 @@
 
 namespace buildhist::internal {
 
+class DictionaryCache;
+
 class Connection {
  public:
   // kImmutable reads a store that nothing can be writing (on read-only media,
@@ -36,6 +38,7 @@ class Connection {
   Connection(const std::string& path, Mode mode, std::chrono::milliseconds busy_timeout,
              std::atomic<std::uint64_t>* statement_counter);
 
+  ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -53,11 +56,15 @@ class Connection {
   SQLite::Database& db() noexcept { return db_; }
   const std::string& path() const noexcept { return path_; }
 
+  // The zstd dictionaries this connection has read (sql/dictionary_cache.h).
+  DictionaryCache& dictionaries();
+
  private:
   std::string path_;
   SQLite::Database db_;
   std::atomic<std::uint64_t>* statement_counter_;
   std::unordered_map<const char*, std::unique_ptr<SQLite::Statement>> statements_;
+  std::unique_ptr<DictionaryCache> dictionaries_;  // made on first use
 };
 
 // The PRAGMAs of a connection that writes: WAL, foreign keys, the WAL's size limit

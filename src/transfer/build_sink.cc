@@ -107,7 +107,9 @@ BuildSink::Action BuildSink::begin(const BuildDetail& incoming_unsorted) {
       const std::int64_t step_id = writer_.insert_step(build_id, step.step);
       auto& logs = logs_.emplace_back();
       for (const LogRecord& log : step.logs) {
-        logs.push_back({writer_.insert_log(step_id, log), 0, log.num_lines, log.complete});
+        // A purged log comes without text: it has all the lines it will get.
+        const std::int64_t lines = log.purged_at ? log.num_lines : 0;
+        logs.push_back({writer_.insert_log(step_id, log), lines, log.num_lines, log.complete});
       }
     }
     if (std::find(builders_written_.begin(), builders_written_.end(), record.builder) ==

@@ -1,0 +1,129 @@
+// The dictionary policy. zstd compresses a chunk on its own; a builder's logs
+// repeat each other almost line for line from build to build, so a dictionary
+// trained on them gives each chunk that shared context.
+//
+// - Sample: the logs of up to kSampledBuilds builds spread evenly over the
+//   builder's newest kWindowBuilds finished builds, each log's first
+//   kSampleLogBytes of text, kSampleBytes in all.
+// - Train (ZDICT_trainFromBuffer) a dictionary of up to kDictionaryBytes, and at
+//   most an eighth of the sample (a small builder gets a small one); none when
+//   the sample is under kMinSampleBytes or kMinSamples logs: plain zstd then.
+// - Retrain when the builder's newest dictionary is kWindowBuilds builds old
+//   (its newest build number, less the one it was trained through): the logs
+//   drift with the code a builder builds, and a dictionary of the last window's
+//   logs fits the next window's. Logs keep the dictionary they were compressed
+//   with (a chunk of codec 2 with any of the builder's dictionaries is not
+//   recompressed), so a retrain costs one training, never a rewrite of history.
+// - A dictionary no chunk uses any more, but the builder's newest, is deleted
+//   after the builder's logs are recompressed (sql/dictionary_rows.h); the
+//   schema refuses to delete one a chunk uses.
+#include "compact/dictionaries.h"
+
+#include <zdict.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "buildhist/error.h"
+#include "util/chunk_decoder.h"
+#include "sql/connection.h"
+#include "sql/dictionary_cache.h"
+#include "sql/dictionary_rows.h"
+
+namespace buildhist::internal {
+
+namespace {
+
+constexpr int kWindowBuilds = 1000;
+constexpr int kSampledBuilds = 200;
+constexpr std::size_t kSampleLogBytes = 64 << 10;
+constexpr std::size_t kSampleBytes = 4 << 20;
+constexpr std::size_t kMinSampleBytes = 32 << 10;
+constexpr std::size_t kMinSamples = 8;
+constexpr std::size_t kDictionaryBytes = 110 << 10;  // zstd's own default size
+// Enough logs to fill kSampleBytes with typical logs, read one at a time.
+constexpr int kMaxSampleLogs = 4096;
+
+struct Sample {
+  std::string text;                 // the samples, one after another
+  std::vector<std::size_t> sizes;   // each sample's size, as ZDICT wants them
+};
+
+// The builder's sample, as the policy says.
+Sample read_sample(Connection& connection, std::int64_t builder_id, int newest) {
+  const int from = std::max(1, newest - kWindowBuilds + 1);
+  const int stride = std::max(1, (newest - from + 1) / kSampledBuilds);
+  Sample sample;
+  ChunkDecoder decoder;
+  for (const std::int64_t log :
+       sample_logs(connection, builder_id, from, newest, stride, kMaxSampleLogs)) {
+    const std::size_t start = sample.text.size();
+    const std::size_t room = std::min(kSampleLogBytes, kSampleBytes - start);
+    guard_sql("read a log to train on", [&] {
+      for (const StoredChunk& chunk : read_chunks(connection, log)) {
+        const std::string_view text =
+            decoder.decode(chunk.codec, chunk.content, chunk.raw_bytes,
+                           connection.dictionaries().find(chunk.dictionary_id));
+        sample.text.append(text.substr(0, room - (sample.text.size() - start)));
+        if (sample.text.size() - start == room) break;
+      }
+    });
+    if (sample.text.size() > start) sample.sizes.push_back(sample.text.size() - start);
+    if (sample.text.size() == kSampleBytes) break;
+  }
+  return sample;
+}
+
+// A dictionary trained on `sample`; empty when there is too little to train on,
+// or ZDICT finds nothing to learn.
+std::string train(const Sample& sample) {
+  if (sample.text.size() < kMinSampleBytes || sample.sizes.size() < kMinSamples) return {};
+  std::string dictionary(std::min(kDictionaryBytes, sample.text.size() / 8), '\0');
+  const std::size_t size =
+      ZDICT_trainFromBuffer(dictionary.data(), dictionary.size(), sample.text.data(),
+                            sample.sizes.data(), static_cast<unsigned>(sample.sizes.size()));
+  if (ZDICT_isError(size)) return {};
+  dictionary.resize(size);
+  return dictionary;
+}
+
+}  // namespace
+
+void LogCompressor::compress(std::string_view text, StoredChunk& chunk) {
+  chunk.content = encoder_.encode(text);
+  if (chunk.content.size() < text.size()) {
+    chunk.codec = encoder_.codec();
+    chunk.dictionary_id = encoder_.codec() == ChunkCodec::kZstdDictionary ? dictionary_id_
+                                                                          : std::nullopt;
+  } else {
+    chunk.codec = ChunkCodec::kText;
+    chunk.content = text;
+    chunk.dictionary_id.reset();
+  }
+}
+
+DictionaryChoice choose_compressor(Connection& connection, std::int64_t builder_id, int newest,
+                                   int level, bool use_dictionaries, bool may_train,
+                                   std::int64_t now) {
+  DictionaryChoice choice;
+  if (!use_dictionaries) {
+    choice.compressor = std::make_unique<LogCompressor>(level);
+    return choice;
+  }
+  std::optional<DictionaryRow> current = newest_dictionary(connection, builder_id);
+  const bool stale = !current || newest - current->trained_through >= kWindowBuilds;
+  if (stale && may_train) {
+    const std::string trained = train(read_sample(connection, builder_id, newest));
+    if (!trained.empty()) {
+      const std::int64_t id = insert_dictionary(connection, builder_id, now, newest, trained);
+      current = DictionaryRow{id, now, newest, trained};
+      choice.trained = true;
+    }
+  }
+  choice.compressor = current ? std::make_unique<LogCompressor>(level, current->id, current->bytes)
+                              : std::make_unique<LogCompressor>(level);
+  return choice;
+}
+
+}  // namespace buildhist::internal

@@ -1,0 +1,56 @@
+// compact's zstd dictionaries: one per builder, trained on a sample of its
+// finished logs, and the compressor that writes a log's chunks with it (codec 2),
+// or with plain zstd (codec 1) while the builder has none. The policy (when to
+// train, what to sample, when to retrain) is stated once, in dictionaries.cc.
+#ifndef BUILDHIST_COMPACT_DICTIONARIES_H_
+#define BUILDHIST_COMPACT_DICTIONARIES_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+#include "util/chunk_encoder.h"
+#include "sql/maintenance.h"
+
+namespace buildhist::internal {
+
+class Connection;
+
+// Compresses one builder's log text into chunks. One thread at a time.
+class LogCompressor {
+ public:
+  // Plain zstd at `level`.
+  explicit LogCompressor(int level) : encoder_(level) {}
+  // zstd at `level` with the dictionary stored as `dictionary_id`.
+  LogCompressor(int level, std::int64_t dictionary_id, std::string_view dictionary)
+      : encoder_(level, dictionary), dictionary_id_(dictionary_id) {}
+
+  bool has_dictionary() const noexcept { return dictionary_id_.has_value(); }
+
+  // Sets `chunk`'s codec, content and dictionary_id for `text` (its lines and
+  // raw_bytes are the caller's): compressed, or the text itself when compressing
+  // would not make it smaller.
+  void compress(std::string_view text, StoredChunk& chunk);
+
+ private:
+  ChunkEncoder encoder_;
+  const std::optional<std::int64_t> dictionary_id_;
+};
+
+struct DictionaryChoice {
+  std::unique_ptr<LogCompressor> compressor;
+  bool trained = false;  // a new dictionary was trained and stored for it
+};
+
+// The compressor for the logs of `builder` (id and newest build number): with
+// its newest dictionary, trained first when the policy says so and `may_train`
+// (not in a dry run, not with dictionaries turned off); with plain zstd when
+// `use_dictionaries` is false or there is too little text to train on.
+DictionaryChoice choose_compressor(Connection& connection, std::int64_t builder_id, int newest,
+                                   int level, bool use_dictionaries, bool may_train,
+                                   std::int64_t now);
+
+}  // namespace buildhist::internal
+
+#endif  // BUILDHIST_COMPACT_DICTIONARIES_H_
