@@ -1926,13 +1926,16 @@ TEST_CASE("a dictionary a chunk uses is never deleted; compact deletes those no 
   CHECK(exec_sql(db, "DELETE FROM zstd_dictionary") == SQLITE_CONSTRAINT);
   CHECK(stats_field(db, "zstd_dictionary") == 1);
 
-  // An older dictionary of the builder that no chunk uses goes; the one in use stays.
+  // Around the one in use (1), an older (0) and a newer one (5) of the builder
+  // that no chunk uses: the older goes; the newest stays, for the logs to come,
+  // and so does the one in use.
   REQUIRE(exec_sql(db, "INSERT INTO zstd_dictionary (id, builder_id, trained_at, "
                        "trained_through, bytes) SELECT 0, builder_id, 1, 1, x'00' "
+                       "FROM zstd_dictionary UNION ALL SELECT 5, builder_id, 1, 13, bytes "
                        "FROM zstd_dictionary") == SQLITE_OK);
   const Document report = json_object(expect_ok(db, {"--json", "compact"}).out);
   CHECK(num(report, "dictionaries_deleted") == 1);
-  CHECK(stats_field(db, "zstd_dictionary") == 1);
+  CHECK(stats_field(db, "zstd_dictionary") == 2);
   const std::vector<std::string> codecs = chunk_codecs(db);
   CHECK(std::count(codecs.begin(), codecs.end(), "2/1") == 24);
   CHECK(expect_ok(db, {"check"}).out == "ok: no problems found\n");

@@ -131,8 +131,8 @@ class History {
   StoreStats stats();
 
   // SQLite's integrity and foreign-key checks, then the store's own invariants:
-  // log chunks contiguous from line 0, num_lines matching the chunks, numbers and
-  // names unique, results set exactly when a build or step is complete. Streams
+  // log chunks contiguous from line 0, num_lines matching the chunks (none for a
+  // purged log), a chunk's dictionary its own builder's, numbers and names unique, results set exactly when a build or step is complete. Streams
   // each problem found; returns how many.
   std::size_t check(const std::function<void(const Problem&)>& sink);
 
