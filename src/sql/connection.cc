@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include "sql/dictionary_cache.h"
+#include "util/chunk_decoder.h"
 
 namespace buildhist::internal {
 
@@ -61,6 +62,11 @@ Connection::~Connection() = default;
 DictionaryCache& Connection::dictionaries() {
   if (!dictionaries_) dictionaries_ = std::make_unique<DictionaryCache>(*this);
   return *dictionaries_;
+}
+
+ChunkDecoder& Connection::chunk_decoder() {
+  if (!chunk_decoder_) chunk_decoder_ = std::make_unique<ChunkDecoder>();
+  return *chunk_decoder_;
 }
 
 SQLite::Statement& Connection::statement(const char* sql) {

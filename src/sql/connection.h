@@ -26,6 +26,7 @@
 
 namespace buildhist::internal {
 
+class ChunkDecoder;
 class DictionaryCache;
 
 class Connection {
@@ -58,6 +59,9 @@ class Connection {
 
   // The zstd dictionaries this connection has read (sql/dictionary_cache.h).
   DictionaryCache& dictionaries();
+  // A decoder kept for this connection's log reads: making a zstd context costs
+  // more than decoding a small log. Its text is valid until its next decode.
+  ChunkDecoder& chunk_decoder();
 
  private:
   std::string path_;
@@ -65,6 +69,7 @@ class Connection {
   std::atomic<std::uint64_t>* statement_counter_;
   std::unordered_map<const char*, std::unique_ptr<SQLite::Statement>> statements_;
   std::unique_ptr<DictionaryCache> dictionaries_;  // made on first use
+  std::unique_ptr<ChunkDecoder> chunk_decoder_;    // made on first use
 };
 
 // The PRAGMAs of a connection that writes: WAL, foreign keys, the WAL's size limit

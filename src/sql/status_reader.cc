@@ -206,7 +206,7 @@ void read_log_lines(Connection& connection, std::int64_t log_id, std::int64_t fr
     // A limit past the last possible line means to the end (and must not overflow).
     constexpr std::int64_t kNoEnd = std::numeric_limits<std::int64_t>::max();
     const std::int64_t end = limit > 0 && limit < kNoEnd - from ? from + limit : kNoEnd;
-    ChunkDecoder decoder;
+    ChunkDecoder& decoder = connection.chunk_decoder();
     while (chunks.executeStep()) {
       std::int64_t number = chunks.getColumn(0).getInt64();
       if (number >= end) return;
