@@ -1,7 +1,8 @@
--- The current schema of a buildhist store (version 2), as every migration in
+-- The current schema of a buildhist store (version 3), as every migration in
 -- migrations/ leaves it (made by `sqlite3 STORE .schema` on a new store: a column
--- that a migration added sits where ALTER TABLE puts it). tests/schema_test.cc
--- proves the two agree; change both together.
+-- that a migration added sits where ALTER TABLE puts it; SQLite's own
+-- sqlite_sequence, which AUTOINCREMENT makes, is left out, since SQL cannot
+-- create it). tests/schema_test.cc proves the two agree; change both together.
 
 CREATE TABLE meta (
   key TEXT PRIMARY KEY,
@@ -65,23 +66,10 @@ CREATE TABLE log (
   name TEXT NOT NULL,
   type TEXT NOT NULL CHECK (type IN ('s', 't', 'h')),
   num_lines INTEGER NOT NULL CHECK (num_lines >= 0),
-  complete INTEGER NOT NULL CHECK (complete IN (0, 1)),
+  complete INTEGER NOT NULL CHECK (complete IN (0, 1)), purged_at INTEGER,
   UNIQUE (step_id, slug),
   UNIQUE (step_id, name)
 );
-
-CREATE TABLE log_chunk (
-  id INTEGER PRIMARY KEY,
-  log_id INTEGER NOT NULL
-    REFERENCES log (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
-  first_line INTEGER NOT NULL CHECK (first_line >= 0),
-  last_line INTEGER NOT NULL CHECK (last_line >= first_line),
-  codec INTEGER NOT NULL CHECK (codec IN (0, 1)),
-  raw_bytes INTEGER NOT NULL,
-  content BLOB NOT NULL
-);
-
-CREATE UNIQUE INDEX log_chunk_lines ON log_chunk (log_id, first_line);
 
 CREATE TRIGGER build_counted AFTER INSERT ON build BEGIN
   UPDATE builder SET build_count = build_count + 1 WHERE id = NEW.builder_id;
@@ -98,3 +86,32 @@ CREATE TABLE numbering (
   wanted INTEGER NOT NULL CHECK (wanted IN (0, 1)),
   shared_at INTEGER NOT NULL
 );
+
+CREATE TABLE zstd_dictionary (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  builder_id INTEGER NOT NULL
+    REFERENCES builder (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
+  trained_at INTEGER NOT NULL,
+  trained_through INTEGER NOT NULL,
+  bytes BLOB NOT NULL CHECK (length(bytes) > 0)
+);
+
+CREATE INDEX zstd_dictionary_builder ON zstd_dictionary (builder_id, id);
+
+CREATE TABLE log_chunk (
+  id INTEGER PRIMARY KEY,
+  log_id INTEGER NOT NULL
+    REFERENCES log (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
+  first_line INTEGER NOT NULL CHECK (first_line >= 0),
+  last_line INTEGER NOT NULL CHECK (last_line >= first_line),
+  codec INTEGER NOT NULL CHECK (codec IN (0, 1, 2)),
+  raw_bytes INTEGER NOT NULL,
+  content BLOB NOT NULL,
+  dictionary_id INTEGER
+    REFERENCES zstd_dictionary (id) DEFERRABLE INITIALLY DEFERRED,
+  CHECK ((codec = 2) = (dictionary_id IS NOT NULL))
+);
+
+CREATE UNIQUE INDEX log_chunk_lines ON log_chunk (log_id, first_line);
+
+CREATE INDEX log_chunk_dictionary ON log_chunk (dictionary_id) WHERE dictionary_id IS NOT NULL;

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <ctime>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -1765,21 +1766,195 @@ TEST_CASE("compact --older-than deletes builds finished before then, never the n
   CHECK(expect_ok(db, {"check"}).out == "ok: no problems found\n");
 }
 
-TEST_CASE("compact --logs-older-than deletes log text and keeps the logs") {
+// The column of every log chunk of the store: how the text is stored.
+std::vector<std::string> chunk_codecs(const std::string& db) {
+  sqlite3* handle = nullptr;
+  REQUIRE(sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* query = nullptr;
+  REQUIRE(sqlite3_prepare_v2(handle,
+                             "SELECT codec || ifnull('/' || dictionary_id, '') FROM log_chunk "
+                             "ORDER BY id",
+                             -1, &query, nullptr) == SQLITE_OK);
+  std::vector<std::string> codecs;
+  while (sqlite3_step(query) == SQLITE_ROW) {
+    codecs.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(query, 0)));
+  }
+  sqlite3_finalize(query);
+  sqlite3_close(handle);
+  return codecs;
+}
+
+// Runs SQL on the store with foreign keys on, as compact's connection has them;
+// returns SQLite's result code.
+int exec_sql(const std::string& db, const std::string& sql) {
+  sqlite3* handle = nullptr;
+  REQUIRE(sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
+  sqlite3_exec(handle, "PRAGMA foreign_keys = ON", nullptr, nullptr, nullptr);
+  const int rc = sqlite3_exec(handle, sql.c_str(), nullptr, nullptr, nullptr);
+  sqlite3_close(handle);
+  return rc;
+}
+
+TEST_CASE("compact --logs-older-than deletes log text, keeps the logs and marks them purged") {
   TempDir dir;
   const std::string db = dir.file("c.db");
   write_compactable(db);
+  const std::int64_t started = std::time(nullptr);
   const Document report = json_object(
       expect_ok(db, {"--json", "compact", "--logs-older-than", "60s", "--no-compress"}).out);
   CHECK(num(report, "logs_purged") == 24);  // every finished build's two logs
   CHECK(num(report, "builds_deleted") == 0);
   CHECK(stats_field(db, "log") == 26);
   CHECK(stats_field(db, "log_chunk") == 2 * 6);  // the running build keeps its text
-  CHECK(expect_ok(db, {"log", "c/5/0/stdio"}).out.empty());
+
+  // show: num_lines is the count the log had, purged_at when its text went.
   const Document shown = json_object(expect_ok(db, {"--json", "show", "c/5"}).out);
-  CHECK(num(member(member(shown, "steps")[0], "logs")[0], "num_lines") == 0);
+  const Value& purged = member(member(shown, "steps")[0], "logs")[0];
+  CHECK(num(purged, "num_lines") == 240);
+  const std::int64_t purged_at = num(purged, "purged_at");
+  CHECK(purged_at >= started);
+  CHECK(purged_at <= std::time(nullptr));
+  const Document running = json_object(expect_ok(db, {"--json", "show", "c/13"}).out);
+  CHECK(member(member(member(running, "steps")[0], "logs")[0], "purged_at").IsNull());
+  CHECK(has_line(expect_ok(db, {"show", "c/5"}).out,
+                 "       log stdio: stdio, s, 240 lines, text purged " + format_time(purged_at)));
+
+  // log: no lines, exit 0, one line on stderr saying so and when, in text and JSON.
+  for (const bool json : {false, true}) {
+    std::vector<std::string> args = {"log", "c/5/0/stdio"};
+    if (json) args.insert(args.begin(), "--json");
+    const ProcessResult log = run(db, args);
+    INFO(joined(args), " -> ", log.err);
+    CHECK(log.status == 0);
+    CHECK(log.out.empty());
+    CHECK(log.err == "buildhist: the text of log c/5/0/stdio (240 lines) was purged by compact at " +
+                         format_time(purged_at) + "\n");
+  }
   CHECK(json_lines(expect_ok(db, {"--json", "log", "c/13/0/stdio"}).out).size() == 240);
+
+  // stats counts them; check knows a purged log has no chunks.
+  CHECK(num(json_object(expect_ok(db, {"--json", "stats"}).out), "purged_logs") == 24);
+  CHECK(has_line(expect_ok(db, {"stats"}).out, "purged logs       24"));
   CHECK(expect_ok(db, {"check"}).out == "ok: no problems found\n");
+
+  // Purging again finds nothing more, and keeps when it was purged.
+  const Document again = json_object(
+      expect_ok(db, {"--json", "compact", "--logs-older-than", "60s", "--no-compress"}).out);
+  CHECK(num(again, "logs_purged") == 0);
+  const Document reshown = json_object(expect_ok(db, {"--json", "show", "c/5"}).out);
+  CHECK(num(member(member(reshown, "steps")[0], "logs")[0], "purged_at") == purged_at);
+}
+
+// What a reader gets of the store's text, every way there is to read it.
+struct TextViews {
+  std::vector<std::string> logs;  // `log --json` of every log of builds 1..13
+  std::string grep;               // `grep` of a pattern in every log
+  std::string exported;           // `export --with-logs`
+
+  bool operator==(const TextViews&) const = default;
+};
+
+TextViews text_views(const std::string& db) {
+  TextViews views;
+  for (int n = 1; n <= 13; ++n) {
+    for (int s = 0; s < 2; ++s) {
+      const std::string log = "c/" + std::to_string(n) + "/" + std::to_string(s) + "/stdio";
+      views.logs.push_back(expect_ok(db, {"--json", "log", log}).out);
+    }
+  }
+  views.grep = expect_ok(db, {"grep", "-C", "1", "socket_(3|11)\\.cpp", "c"}).out;
+  views.exported = expect_ok(db, {"export", "--with-logs"}).out;
+  return views;
+}
+
+TEST_CASE("compact trains a builder's dictionary; log, grep and export read its chunks the same") {
+  TempDir dir;
+  const std::string db = dir.file("c.db");
+  write_compactable(db);
+  const TextViews before = text_views(db);
+  REQUIRE(before.grep.size() > 1000);
+
+  const Document report = json_object(expect_ok(db, {"--json", "compact"}).out);
+  CHECK(num(report, "dictionaries_trained") == 1);
+  CHECK(num(report, "logs_compressed") == 24);
+  CHECK(stats_field(db, "zstd_dictionary") == 1);
+  // Each finished log is one chunk of codec 2 naming dictionary 1; the running
+  // build's chunks are as appended.
+  const std::vector<std::string> codecs = chunk_codecs(db);
+  CHECK(std::count(codecs.begin(), codecs.end(), "2/1") == 24);
+  CHECK(std::count(codecs.begin(), codecs.end(), "0") == 12);
+  CHECK(codecs.size() == 36);
+  CHECK(text_views(db) == before);
+  CHECK(expect_ok(db, {"check"}).out == "ok: no problems found\n");
+
+  // Compacted twice: nothing to train or rewrite, and the text is still the same.
+  const Document again = json_object(expect_ok(db, {"--json", "compact"}).out);
+  CHECK(num(again, "dictionaries_trained") == 0);
+  CHECK(num(again, "logs_compressed") == 0);
+  CHECK(chunk_codecs(db) == codecs);
+  CHECK(text_views(db) == before);
+  CHECK(expect_ok(db, {"check"}).out == "ok: no problems found\n");
+}
+
+TEST_CASE("a store compacted without dictionaries, then with, reads the same and passes check") {
+  TempDir dir;
+  const std::string db = dir.file("c.db");
+  write_compactable(db);
+  const TextViews before = text_views(db);
+  const Document plain = json_object(expect_ok(db, {"--json", "compact", "--no-dictionaries"}).out);
+  CHECK(num(plain, "dictionaries_trained") == 0);
+  const std::vector<std::string> codecs = chunk_codecs(db);
+  CHECK(std::count(codecs.begin(), codecs.end(), "1") == 24);
+  const std::int64_t plain_bytes = num(plain, "stored_bytes_after");
+
+  // Plain zstd chunks are recompressed with the dictionary, into fewer bytes.
+  const Document with = json_object(expect_ok(db, {"--json", "compact"}).out);
+  CHECK(num(with, "dictionaries_trained") == 1);
+  CHECK(num(with, "logs_compressed") == 24);
+  CHECK(num(with, "stored_bytes_after") < plain_bytes);
+  const std::vector<std::string> after = chunk_codecs(db);
+  CHECK(std::count(after.begin(), after.end(), "2/1") == 24);
+  CHECK(text_views(db) == before);
+  CHECK(expect_ok(db, {"check"}).out == "ok: no problems found\n");
+}
+
+TEST_CASE("a dictionary a chunk uses is never deleted; compact deletes those no chunk uses") {
+  TempDir dir;
+  const std::string db = dir.file("c.db");
+  write_compactable(db);
+  expect_ok(db, {"compact"});
+  CHECK(exec_sql(db, "DELETE FROM zstd_dictionary") == SQLITE_CONSTRAINT);
+  CHECK(stats_field(db, "zstd_dictionary") == 1);
+
+  // Around the one in use (1), an older (0) and a newer one (5) of the builder
+  // that no chunk uses: the older goes; the newest stays, for the logs to come,
+  // and so does the one in use.
+  REQUIRE(exec_sql(db, "INSERT INTO zstd_dictionary (id, builder_id, trained_at, "
+                       "trained_through, bytes) SELECT 0, builder_id, 1, 1, x'00' "
+                       "FROM zstd_dictionary UNION ALL SELECT 5, builder_id, 1, 13, bytes "
+                       "FROM zstd_dictionary") == SQLITE_OK);
+  const Document report = json_object(expect_ok(db, {"--json", "compact"}).out);
+  CHECK(num(report, "dictionaries_deleted") == 1);
+  CHECK(stats_field(db, "zstd_dictionary") == 2);
+  const std::vector<std::string> codecs = chunk_codecs(db);
+  CHECK(std::count(codecs.begin(), codecs.end(), "2/1") == 24);
+  CHECK(expect_ok(db, {"check"}).out == "ok: no problems found\n");
+}
+
+TEST_CASE("check finds a purged log that still has chunks, and a chunk with another's dictionary") {
+  TempDir dir;
+  const std::string db = dir.file("c.db");
+  write_compactable(db);
+  expect_ok(db, {"compact"});
+  REQUIRE(exec_sql(db, "UPDATE log SET purged_at = 1 WHERE id = (SELECT min(id) FROM log)") ==
+          SQLITE_OK);
+  REQUIRE(exec_sql(db, "INSERT INTO builder (name) VALUES ('other'); "
+                       "UPDATE zstd_dictionary SET builder_id = "
+                       "(SELECT id FROM builder WHERE name = 'other')") == SQLITE_OK);
+  const ProcessResult check = run(db, {"check"});
+  CHECK(check.status == 1);
+  CHECK(has_line(check.out, "c/1/0/stdio: is purged, but its chunks hold 240 lines"));
+  CHECK(check.out.find("uses zstd dictionary 1 of another builder") != std::string::npos);
 }
 
 TEST_CASE("compact refuses bad options and a missing store, creating nothing") {

@@ -265,8 +265,10 @@ TEST_CASE("stats count the rows written and the log text") {
   CHECK(stats.schema_version >= 1);
   const std::vector<std::pair<std::string, std::int64_t>> rows = {
       {"builder", 2}, {"build", 5}, {"build_property", 10}, {"step", 10}, {"log", 10},
-      {"log_chunk", 10}};
+      {"log_chunk", 10}, {"zstd_dictionary", 0}};
   CHECK(stats.rows == rows);
+  CHECK(stats.purged_logs == 0);
+  CHECK(stats.dictionary_bytes == 0);
   CHECK(stats.log_raw_bytes == 10 * 22);
   CHECK(stats.log_stored_bytes > 0);
   CHECK(stats.db_bytes > 0);

@@ -324,6 +324,25 @@ TEST_CASE("export, import into an empty store, export again: byte-identical") {
   CHECK(lines_of(only).size() == 2);
 }
 
+TEST_CASE("a log whose text compact purged is exported and imported purged, with its line count") {
+  TempDir dir;
+  const std::string first = dir.file("first.db");
+  const std::string second = dir.file("second.db");
+  ok(first, {"import-buildbot", fixture()});
+  ok(first, {"compact", "--logs-older-than", "1d"});  // every build finished long ago
+  const char* kPurged = "SELECT count(*) FROM log WHERE purged_at IS NOT NULL AND num_lines > 0";
+  const std::int64_t purged = count(first, kPurged);
+  REQUIRE(purged > 0);
+  const std::string exported = ok(first, {"export", "--with-logs"}).out;
+  CHECK(exported.find("\"purged_at\":1") != std::string::npos);
+  const std::string file = dir.file("export.jsonl");
+  std::ofstream(file, std::ios::binary) << exported;
+  ok(second, {"import", file});
+  CHECK(count(second, kPurged) == purged);
+  CHECK(ok(second, {"export", "--with-logs"}).out == exported);
+  CHECK(ok(second, {"check"}).out == "ok: no problems found\n");
+}
+
 TEST_CASE("import-buildbot refuses what is not a buildbot database it knows, naming why") {
   TempDir dir;
   const std::string db = dir.file("store.db");

@@ -1,7 +1,8 @@
 // buildhist: keeping a store small (DESIGN.md, Maintenance).
 //
 // compact() deletes what the retention policy says, recompresses finished logs
-// with zstd into larger chunks, and gives the freed pages back to the file system.
+// with zstd into larger chunks (with a dictionary per builder, trained on its own
+// logs), and gives the freed pages back to the file system.
 // It runs while a master writes into the same store: every phase works in bounded
 // steps, each its own short transaction, spaced so that a master waiting for the
 // write lock gets it; log text is read and compressed (on every core) outside the
@@ -28,9 +29,15 @@ struct CompactOptions {
   std::optional<int> keep_builds;
   std::optional<std::int64_t> older_than;
   // The log text (not the logs' rows) of builds finished more than this before
-  // `now` is deleted; such a log keeps its name and type, with 0 lines.
+  // `now` is deleted; such a log keeps its name, type and num_lines, and is
+  // marked purged at `now` (LogRecord::purged_at).
   std::optional<std::int64_t> logs_older_than;
   bool compress = true;  // recompress finished logs into larger zstd chunks
+  // With compress: per builder, a zstd dictionary trained on a sample of its
+  // finished logs (retrained as the builder's logs drift), and its logs
+  // recompressed with it (codec 2). False: plain zstd (codec 1) for logs still to
+  // recompress; logs already compressed with a dictionary stay as they are.
+  bool dictionaries = true;
   bool vacuum = true;    // give freed pages back to the file system
   bool dry_run = false;  // count what would be done, change nothing
   std::int64_t now = 0;  // epoch seconds; 0 means the current time
@@ -60,6 +67,9 @@ struct CompactReport {
   std::int64_t chunks_after = 0;
   std::int64_t stored_bytes_before = 0;
   std::int64_t stored_bytes_after = 0;
+  // zstd dictionaries trained and stored, and those deleted as no chunk used them.
+  std::int64_t dictionaries_trained = 0;
+  std::int64_t dictionaries_deleted = 0;
   // The database file and its WAL.
   std::int64_t bytes_on_disk_before = 0;
   std::int64_t bytes_on_disk_after = 0;

@@ -80,6 +80,8 @@ struct StoreStats {
   std::int64_t log_raw_bytes = 0;     // log text as appended
   std::int64_t log_stored_bytes = 0;  // log chunks as stored (after compression)
   double log_compression_ratio = 0;   // raw / stored; 0 when there is no log text
+  std::int64_t purged_logs = 0;       // logs whose text compact deleted
+  std::int64_t dictionary_bytes = 0;  // the zstd dictionaries, not in log_stored_bytes
 };
 
 // One problem `check` found: what is wrong, and where (a reference or a table).
@@ -131,8 +133,8 @@ class History {
   StoreStats stats();
 
   // SQLite's integrity and foreign-key checks, then the store's own invariants:
-  // log chunks contiguous from line 0, num_lines matching the chunks, numbers and
-  // names unique, results set exactly when a build or step is complete. Streams
+  // log chunks contiguous from line 0, num_lines matching the chunks (none for a
+  // purged log), a chunk's dictionary its own builder's, numbers and names unique, results set exactly when a build or step is complete. Streams
   // each problem found; returns how many.
   std::size_t check(const std::function<void(const Problem&)>& sink);
 

@@ -44,6 +44,9 @@ struct LogRecord {
   LogType type = LogType::kStdio;
   std::int64_t num_lines = 0;
   bool complete = false;
+  // When `compact --logs-older-than` deleted the log's text; nullopt while it has
+  // it. A purged log has no lines to read, and num_lines is the count it had.
+  std::optional<std::int64_t> purged_at;
 
   bool operator==(const LogRecord&) const = default;
 };

@@ -31,8 +31,11 @@ class Report {
   void builds(std::string_view builder, const BuildFilter& filter);
   void show(std::string_view builder, int number);
   // Lines [from, from + limit) of the log `reference` names; with `follow`, then
-  // every line appended until the log completes (limit is then ignored).
-  void log(const Reference& reference, std::int64_t from, std::int64_t limit, bool follow);
+  // every line appended until the log completes (limit is then ignored). Returns a
+  // one-line notice for the caller's stderr, and writes nothing, when compact
+  // purged the log's text (saying when); nullopt otherwise.
+  std::optional<std::string> log(const Reference& reference, std::int64_t from,
+                                 std::int64_t limit, bool follow);
   void find(std::string_view name, std::string_view value,
             std::optional<std::string_view> builder);
   void stats();

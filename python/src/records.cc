@@ -66,6 +66,7 @@ void bind_write_records(py::module_& m) {
       .def_property_readonly("type", [](const LogRecord& r) { return log_type_code(r.type); })
       .def_readonly("num_lines", &LogRecord::num_lines)
       .def_readonly("complete", &LogRecord::complete)
+      .def_readonly("purged_at", &LogRecord::purged_at)
       .def("__eq__", [](const LogRecord& a, const LogRecord& b) { return a == b; });
   py::class_<StepRecord>(m, "StepRecord")
       .def_readonly("number", &StepRecord::number)

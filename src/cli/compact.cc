@@ -23,6 +23,7 @@ struct CompactArgs {
   std::optional<std::string> older_than;
   std::optional<std::string> logs_older_than;
   bool no_compress = false;
+  bool no_dictionaries = false;
   bool no_vacuum = false;
   bool dry_run = false;
   int batch_builds = CompactOptions().batch_builds;
@@ -64,6 +65,8 @@ void print_text(const CompactReport& r) {
   std::cout << "recompressed: " << r.logs_compressed << " logs, " << r.chunks_before
             << " chunks (" << size_text(r.stored_bytes_before) << ") into " << r.chunks_after
             << " (" << size_text(r.stored_bytes_after) << ")\n";
+  std::cout << "zstd dictionaries: " << r.dictionaries_trained << " trained, "
+            << r.dictionaries_deleted << " deleted\n";
   std::cout << "on disk: " << size_text(r.bytes_on_disk_before) << " before, "
             << size_text(r.bytes_on_disk_after) << " after; reclaimed "
             << size_text(std::max<std::int64_t>(0, r.bytes_on_disk_before - r.bytes_on_disk_after))
@@ -92,6 +95,8 @@ void print_json(const CompactReport& r) {
   field("chunks_after", r.chunks_after);
   field("stored_bytes_before", r.stored_bytes_before);
   field("stored_bytes_after", r.stored_bytes_after);
+  field("dictionaries_trained", r.dictionaries_trained);
+  field("dictionaries_deleted", r.dictionaries_deleted);
   field("bytes_on_disk_before", r.bytes_on_disk_before);
   field("bytes_on_disk_after", r.bytes_on_disk_after);
   field("bytes_reclaimed",
@@ -112,6 +117,7 @@ int run_compact(const Global& global, const CompactArgs& args) {
     options.logs_older_than = duration_arg(*args.logs_older_than, "--logs-older-than");
   }
   options.compress = !args.no_compress;
+  options.dictionaries = !args.no_dictionaries;
   options.vacuum = !args.no_vacuum;
   options.dry_run = args.dry_run;
   if (args.batch_builds < 1) throw UsageError("--batch-builds: must be at least 1");
@@ -143,6 +149,8 @@ void add_compact(CLI::App& app, const Global& global, Command& command) {
                   "delete the log text of builds finished longer ago than DUR")
       ->type_name("DUR");
   sub->add_flag("--no-compress", args->no_compress, "do not recompress finished logs");
+  sub->add_flag("--no-dictionaries", args->no_dictionaries,
+                "recompress with plain zstd, without training per-builder dictionaries");
   sub->add_flag("--no-vacuum", args->no_vacuum, "do not give freed space back to the file system");
   sub->add_flag("--dry-run", args->dry_run, "report what would be done, change nothing");
   sub->add_option("--batch-builds", args->batch_builds, "builds a step (default 20)")

@@ -145,7 +145,9 @@ void add_queries(CLI::App& app, const Global& global, Command& command) {
           if (!reference.log) {
             throw UsageError("log takes BUILDER/NUMBER/STEP/LOG, not '" + a.reference + "'");
           }
-          report.log(reference, a.from, a.log_limit, a.follow);
+          if (const auto notice = report.log(reference, a.from, a.log_limit, a.follow)) {
+            std::cerr << "buildhist: " << *notice << "\n";
+          }
           return kOk;
         });
     sub->add_option("REFERENCE", args->reference, "BUILDER/NUMBER/STEP/LOG")->required();

@@ -8,6 +8,10 @@
 
 #include "compact/compaction.h"
 #include "compact/compression_pool.h"
+#include "compact/dictionaries.h"
+#include "sql/dictionary_cache.h"
+#include "sql/dictionary_rows.h"
+#include "util/chunk_decoder.h"
 #include "util/log_codec.h"
 
 namespace buildhist::internal {
@@ -47,8 +51,32 @@ std::int64_t stored_bytes(const std::vector<StoredChunk>& chunks) {
 struct LogGroup {
   std::string builder;
   int up_to_build = 0;  // the batch's last build number
+  std::shared_ptr<LogCompressor> compressor;  // the builder's, which its jobs use
   std::vector<LogJob> jobs;
 };
+
+// `chunks` with each chunk compressed with a dictionary decoded to text (codec 0).
+std::vector<StoredChunk> with_dictionaries_decoded(Connection& connection,
+                                                   const std::vector<StoredChunk>& chunks) {
+  std::vector<StoredChunk> decoded = chunks;
+  ChunkDecoder decoder;
+  for (StoredChunk& chunk : decoded) {
+    if (chunk.codec != ChunkCodec::kZstdDictionary) continue;
+    const ZSTD_DDict_s* dictionary = connection.dictionaries().find(chunk.dictionary_id);
+    chunk.content = std::string(decoder.decode(chunk.codec, chunk.content, chunk.raw_bytes,
+                                               dictionary));
+    chunk.codec = ChunkCodec::kText;
+    chunk.dictionary_id.reset();
+  }
+  return decoded;
+}
+
+bool has_dictionary_chunks(const std::vector<StoredChunk>& chunks) {
+  for (const StoredChunk& chunk : chunks) {
+    if (chunk.codec == ChunkCodec::kZstdDictionary) return true;
+  }
+  return false;
+}
 
 // The groups of every builder's logs to recompress, in order, each read in a
 // read snapshot of its own.
@@ -65,6 +93,7 @@ class LogGroups {
     auto group = std::make_unique<LogGroup>();
     group->builder = builders_[builder_].name;
     group->up_to_build = after_;
+    group->compressor = compressor_;
     Connection& connection = compaction_.connection();
     guard_sql("read logs of " + group->builder, [&] {
       ReadSnapshot snapshot(connection);
@@ -72,6 +101,10 @@ class LogGroups {
         LogJob job;
         job.log_id = logs_.front();
         job.old_chunks = read_chunks(connection, job.log_id);
+        if (has_dictionary_chunks(job.old_chunks)) {
+          job.source = with_dictionaries_decoded(connection, job.old_chunks);
+        }
+        job.compressor = group->compressor.get();
         logs_.pop_front();
         bytes += stored_bytes(job.old_chunks);
         group->jobs.push_back(std::move(job));
@@ -89,12 +122,15 @@ class LogGroups {
       if (picks.empty()) {
         ++builder_;
         after_ = 0;
+        compressor_.reset();
         continue;
       }
+      if (!compressor_) choose_compressor(range);
       after_ = picks.back().number;
       const std::string ids = Compaction::id_array(picks);
       const std::vector<std::int64_t> logs = guard_sql("choose logs of " + range.name, [&] {
-        return logs_to_compress(compaction_.connection(), ids, kMinCompressBytes);
+        return logs_to_compress(compaction_.connection(), ids, kMinCompressBytes,
+                                compressor_->has_dictionary());
       });
       logs_.assign(logs.begin(), logs.end());
       return true;
@@ -102,12 +138,40 @@ class LogGroups {
     return false;
   }
 
+  // The compressor for the builder's logs, with its zstd dictionary, trained first
+  // when compact/dictionaries.cc's policy says so (training reads and computes
+  // outside any write transaction; storing the dictionary is one short write).
+  void choose_compressor(const BuilderRange& builder) {
+    DictionaryChoice choice = guard_sql("choose the compressor of " + builder.name, [&] {
+      return internal::choose_compressor(compaction_.connection(), builder.id, builder.newest,
+                                         kZstdLevel, compaction_.options().dictionaries,
+                                         !compaction_.dry_run(), compaction_.now());
+    });
+    compressor_ = std::move(choice.compressor);
+    if (choice.trained) {
+      ++compaction_.report().dictionaries_trained;
+      compaction_.progress("compact: " + builder.name + ": trained a zstd dictionary", true);
+    }
+  }
+
   Compaction& compaction_;
   const std::vector<BuilderRange>& builders_;
   std::size_t builder_ = 0;
   int after_ = 0;  // the last build number of the builder's current batch
+  std::shared_ptr<LogCompressor> compressor_;  // the current builder's
   std::deque<std::int64_t> logs_;  // of the current batch, not yet in a group
 };
+
+// Deletes the dictionaries of `builders` that no chunk uses any more (but each
+// builder's newest), a builder a paced transaction.
+void drop_unused_dictionaries(Compaction& compaction, const std::vector<BuilderRange>& builders) {
+  for (const BuilderRange& builder : builders) {
+    compaction.writes().run("delete unused dictionaries of " + builder.name, [&] {
+      compaction.report().dictionaries_deleted +=
+          delete_unused_dictionaries(compaction.connection(), builder.id);
+    });
+  }
+}
 
 void count_considered(CompactReport& report, const LogJob& job) {
   ++report.logs_compressed;
@@ -144,7 +208,8 @@ void write_group(Compaction& compaction, const LogGroup& group) {
 
 }  // namespace
 
-std::vector<StoredChunk> recompress_chunks(const std::vector<StoredChunk>& chunks) {
+std::vector<StoredChunk> recompress_chunks(const std::vector<StoredChunk>& chunks,
+                                           LogCompressor& compressor) {
   std::vector<StoredChunk> rewritten;
   std::string text;
   std::string scratch;
@@ -152,18 +217,13 @@ std::vector<StoredChunk> recompress_chunks(const std::vector<StoredChunk>& chunk
   const auto flush = [&] {
     if (text.empty()) return;
     pending.raw_bytes = static_cast<std::int64_t>(text.size());
-    pending.content = compress_chunk(text, kZstdLevel);
-    if (pending.content.size() < text.size()) {
-      pending.codec = ChunkCodec::kZstd;
-    } else {
-      pending.codec = ChunkCodec::kText;
-      pending.content = text;
-    }
+    compressor.compress(text, pending);
     rewritten.push_back(std::move(pending));
     pending = StoredChunk();
     text.clear();
   };
   for (const StoredChunk& chunk : chunks) {
+    assert(chunk.codec != ChunkCodec::kZstdDictionary);
     if (text.empty()) pending.first_line = chunk.first_line;
     text += decode_chunk(chunk.codec, chunk.content, chunk.raw_bytes, scratch);
     pending.last_line = chunk.last_line;
@@ -203,6 +263,7 @@ void recompress_logs(Compaction& compaction, const std::vector<BuilderRange>& bu
     write_group(compaction, *current);  // write while it compresses `next`
     current = std::move(next);
   }
+  drop_unused_dictionaries(compaction, builders);
 }
 
 }  // namespace buildhist::internal

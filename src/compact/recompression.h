@@ -19,18 +19,28 @@ namespace buildhist::internal {
 
 class Compaction;
 
-// `chunks` (a log's, in line order) rewritten as chunks of about 1 MiB of text,
-// each compressed with zstd unless that would not make it smaller (a line or two
-// of text). Thread-safe.
-std::vector<StoredChunk> recompress_chunks(const std::vector<StoredChunk>& chunks);
+class LogCompressor;
+
+// `chunks` (a log's, in line order, none compressed with a dictionary) rewritten
+// as chunks of about 1 MiB of text, each compressed by `compressor` unless that
+// would not make it smaller (a line or two of text). Thread-safe.
+std::vector<StoredChunk> recompress_chunks(const std::vector<StoredChunk>& chunks,
+                                           LogCompressor& compressor);
 
 // One log to recompress: its chunks as read, and as rewritten.
 struct LogJob {
   std::int64_t log_id = 0;
   std::vector<StoredChunk> old_chunks;
+  // old_chunks with their dictionary chunks decoded to text, when they have any
+  // (decoding needs the connection's dictionaries, which only the reading thread
+  // may touch); empty otherwise.
+  std::vector<StoredChunk> source;
   std::vector<StoredChunk> new_chunks;
+  LogCompressor* compressor = nullptr;  // the builder's; outlives the job
 
-  void compress() { new_chunks = recompress_chunks(old_chunks); }
+  void compress() {
+    new_chunks = recompress_chunks(source.empty() ? old_chunks : source, *compressor);
+  }
   // Whether new_chunks store the log in fewer bytes, or as many in fewer chunks.
   bool better() const;
 };

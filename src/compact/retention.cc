@@ -45,7 +45,9 @@ void purge_logs(Compaction& compaction, const BuilderRange& builder) {
         compaction.writes().run("delete log text of " + builder.name, [&] {
           const Contents contents = contents_of(compaction.connection(), ids);
           if (contents.chunks == 0 && contents.logs_with_text == 0) return;
-          if (!compaction.dry_run()) purge_log_text(compaction.connection(), ids);
+          if (!compaction.dry_run()) {
+            purge_log_text(compaction.connection(), ids, compaction.now());
+          }
           report.logs_purged += contents.logs_with_text;
           report.purged_bytes += contents.chunk_bytes;
         });

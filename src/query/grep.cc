@@ -57,7 +57,8 @@ GrepSummary History::grep(const GrepQuery& query,
         search.begin_log(row.log_id, row.log);
         internal::list_log_chunks(*reader, row.log_id, [&](const internal::ChunkRow& chunk) {
           return search.chunk(chunk.first_line,
-                              decoder.decode(chunk.codec, chunk.content, chunk.raw_bytes));
+                              decoder.decode(chunk.codec, chunk.content, chunk.raw_bytes,
+                                             chunk.dictionary));
         });
         search.end_log();
         return !search.done();

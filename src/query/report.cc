@@ -84,6 +84,7 @@ void log_object(JsonWriter& json, const LogRecord& log) {
   key(json, "type"), string(json, std::string_view(reinterpret_cast<const char*>(&log.type), 1));
   key(json, "num_lines"), json.Int64(log.num_lines);
   key(json, "complete"), json.Bool(log.complete);
+  key(json, "purged_at"), optional_int(json, log.purged_at);
   json.EndObject();
 }
 
@@ -365,7 +366,8 @@ void Report::show(std::string_view builder, int number) {
       for (const LogRecord& log : detail_step.logs) {
         out_ << "  " << std::string(3, ' ') << "  log " << log.slug << ": " << log.name << ", "
              << static_cast<char>(log.type) << ", " << log.num_lines << " lines"
-             << (log.complete ? "" : ", open") << "\n";
+             << (log.complete ? "" : ", open")
+             << (log.purged_at ? ", text purged " + format_time(*log.purged_at) : "") << "\n";
       }
       for (const Url& url : step.urls) {
         out_ << "  " << std::string(3, ' ') << "  url " << url.name << ": " << url.url << "\n";
@@ -375,9 +377,14 @@ void Report::show(std::string_view builder, int number) {
   finish_output();
 }
 
-void Report::log(const Reference& reference, std::int64_t from, std::int64_t limit,
-                 bool follow) {
+std::optional<std::string> Report::log(const Reference& reference, std::int64_t from,
+                                       std::int64_t limit, bool follow) {
   const LogDetail log = history_.find_log(reference);
+  if (log.log.purged_at) {
+    return "the text of log " + format_reference(log.reference) + " (" +
+           std::to_string(log.log.num_lines) + " lines) was purged by compact at " +
+           format_time(*log.log.purged_at);
+  }
   const bool stdio = log.log.type == LogType::kStdio;
   JsonLines lines(out_);
   const auto sink = [&](const LogLine& line) {
@@ -409,6 +416,7 @@ void Report::log(const Reference& reference, std::int64_t from, std::int64_t lim
     history_.read_log(log, from, limit, sink);
   }
   finish_output();
+  return std::nullopt;
 }
 
 void Report::stats() {
@@ -428,6 +436,8 @@ void Report::stats() {
     key(json, "log_raw_bytes"), json.Int64(stats.log_raw_bytes);
     key(json, "log_stored_bytes"), json.Int64(stats.log_stored_bytes);
     key(json, "log_compression_ratio"), json.Double(stats.log_compression_ratio);
+    key(json, "purged_logs"), json.Int64(stats.purged_logs);
+    key(json, "dictionary_bytes"), json.Int64(stats.dictionary_bytes);
     json.EndObject();
     lines.end();
     return finish_output();
@@ -442,7 +452,9 @@ void Report::stats() {
   out_ << pad("bytes on disk", width) << "  " << stats.db_bytes + stats.wal_bytes << " (database "
        << stats.db_bytes << ", wal " << stats.wal_bytes << ")\n"
        << pad("log text", width) << "  " << stats.log_raw_bytes << " bytes raw, "
-       << stats.log_stored_bytes << " stored, ratio " << ratio << "\n";
+       << stats.log_stored_bytes << " stored, ratio " << ratio << "\n"
+       << pad("purged logs", width) << "  " << stats.purged_logs << "\n"
+       << pad("dictionaries", width) << "  " << stats.dictionary_bytes << " bytes\n";
   finish_output();
 }
 

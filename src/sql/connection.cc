@@ -2,6 +2,9 @@
 
 #include <sqlite3.h>
 
+#include "sql/dictionary_cache.h"
+#include "util/chunk_decoder.h"
+
 namespace buildhist::internal {
 
 namespace {
@@ -53,6 +56,18 @@ Connection::Connection(const std::string& path, Mode mode,
     : path_(path),
       db_(open_database(path, mode, busy_timeout)),
       statement_counter_(statement_counter) {}
+
+Connection::~Connection() = default;
+
+DictionaryCache& Connection::dictionaries() {
+  if (!dictionaries_) dictionaries_ = std::make_unique<DictionaryCache>(*this);
+  return *dictionaries_;
+}
+
+ChunkDecoder& Connection::chunk_decoder() {
+  if (!chunk_decoder_) chunk_decoder_ = std::make_unique<ChunkDecoder>();
+  return *chunk_decoder_;
+}
 
 SQLite::Statement& Connection::statement(const char* sql) {
   auto it = statements_.find(sql);

@@ -26,6 +26,9 @@
 
 namespace buildhist::internal {
 
+class ChunkDecoder;
+class DictionaryCache;
+
 class Connection {
  public:
   // kImmutable reads a store that nothing can be writing (on read-only media,
@@ -36,6 +39,7 @@ class Connection {
   Connection(const std::string& path, Mode mode, std::chrono::milliseconds busy_timeout,
              std::atomic<std::uint64_t>* statement_counter);
 
+  ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -53,11 +57,19 @@ class Connection {
   SQLite::Database& db() noexcept { return db_; }
   const std::string& path() const noexcept { return path_; }
 
+  // The zstd dictionaries this connection has read (sql/dictionary_cache.h).
+  DictionaryCache& dictionaries();
+  // A decoder kept for this connection's log reads: making a zstd context costs
+  // more than decoding a small log. Its text is valid until its next decode.
+  ChunkDecoder& chunk_decoder();
+
  private:
   std::string path_;
   SQLite::Database db_;
   std::atomic<std::uint64_t>* statement_counter_;
   std::unordered_map<const char*, std::unique_ptr<SQLite::Statement>> statements_;
+  std::unique_ptr<DictionaryCache> dictionaries_;  // made on first use
+  std::unique_ptr<ChunkDecoder> chunk_decoder_;    // made on first use
 };
 
 // The PRAGMAs of a connection that writes: WAL, foreign keys, the WAL's size limit

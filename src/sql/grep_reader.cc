@@ -1,6 +1,7 @@
 #include "sql/grep_reader.h"
 
 #include "sql/connection.h"
+#include "sql/dictionary_cache.h"
 #include "sql/status_reader.h"
 #include "util/json_text.h"
 
@@ -44,7 +45,7 @@ void list_grep_logs(Connection& connection, const GrepQuery& grep, bool oldest_f
         "WHERE (?1 IS NULL OR r.name IN (SELECT value FROM json_each(?1))) "
         "AND (?2 IS NULL OR b.started_at >= ?2) AND (?3 IS NULL OR b.started_at < ?3) "
         "AND (?4 IS NULL OR b.results = ?4) AND (?5 IS NULL OR s.name = ?5) "
-        "AND (?6 IS NULL OR l.slug = ?6 OR l.name = ?6) AND l.num_lines > 0 "
+        "AND (?6 IS NULL OR l.slug = ?6 OR l.name = ?6) AND l.num_lines > 0 AND l.purged_at IS NULL "
         "ORDER BY b.started_at * ?7 DESC, b.id * ?7 DESC, s.number, l.id");
     bind_builders(query, 1, grep);
     bind_optional(query, 2, grep.since);
@@ -76,7 +77,8 @@ void list_log_chunks(Connection& connection, std::int64_t log_id,
                      const std::function<bool(const ChunkRow&)>& sink) {
   guard_sql("read the chunks of log " + std::to_string(log_id), [&] {
     auto& query = connection.statement(
-        "SELECT first_line, codec, raw_bytes, content FROM log_chunk WHERE log_id = ?1 "
+        "SELECT first_line, codec, raw_bytes, content, dictionary_id FROM log_chunk "
+        "WHERE log_id = ?1 "
         "ORDER BY first_line");
     query.bind(1, static_cast<std::int64_t>(log_id));
     while (query.executeStep()) {
@@ -85,7 +87,8 @@ void list_log_chunks(Connection& connection, std::int64_t log_id,
                          static_cast<ChunkCodec>(query.getColumn(1).getInt()),
                          query.getColumn(2).getInt64(),
                          std::string_view(static_cast<const char*>(content.getBlob()),
-                                          static_cast<std::size_t>(content.getBytes()))};
+                                          static_cast<std::size_t>(content.getBytes())),
+                         connection.dictionaries().find(column_optional(query, 4))};
       if (!sink(row)) return;
     }
   });

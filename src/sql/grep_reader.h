@@ -9,6 +9,8 @@
 #include "buildhist/grep.h"
 #include "util/log_codec.h"
 
+struct ZSTD_DDict_s;
+
 namespace buildhist::internal {
 
 class Connection;
@@ -18,19 +20,21 @@ struct GrepLogRow {
   GrepLog log;
 };
 
-// The logs of the builds `query` selects (builders, times, results, step, log),
-// newest builds first, or oldest first when `oldest_first`; within a build by step
-// number, then log id. One statement: the sort is over log rows, never over text.
+// The logs with text of the builds `query` selects (builders, times, results,
+// step, log), newest builds first, or oldest first when `oldest_first`; within a
+// build by step number, then log id. One statement: the sort is over log rows, never over text.
 // `query.builders` must name existing builders (the caller checks).
 void list_grep_logs(Connection& connection, const GrepQuery& query, bool oldest_first,
                     const std::function<bool(const GrepLogRow&)>& sink);
 
-// One stored chunk; `content` is valid during the sink's call only.
+// One stored chunk; `content` and `dictionary` (the digested dictionary of a
+// codec-2 chunk, else nullptr) are valid during the sink's call only.
 struct ChunkRow {
   std::int64_t first_line = 0;
   ChunkCodec codec = ChunkCodec::kText;
   std::int64_t raw_bytes = 0;
   std::string_view content;
+  const ZSTD_DDict_s* dictionary = nullptr;
 };
 
 // The log's chunks in line order, as stored. May run while list_grep_logs' sink

@@ -157,8 +157,8 @@ std::optional<LogRow> find_log_row(Connection& connection, std::int64_t builder_
                                    std::string_view slug) {
   return guard_sql("find log " + std::string(slug), [&]() -> std::optional<LogRow> {
     auto& query = connection.statement(
-        "SELECT l.id, s.number, s.name, l.slug, l.name, l.type, l.num_lines, l.complete "
-        "FROM build b JOIN step s ON s.build_id = b.id JOIN log l ON l.step_id = s.id "
+        "SELECT l.id, s.number, s.name, l.slug, l.name, l.type, l.num_lines, l.complete, "
+        "l.purged_at FROM build b JOIN step s ON s.build_id = b.id JOIN log l ON l.step_id = s.id "
         "WHERE b.builder_id = ?1 AND b.number = ?2 AND (s.number = ?3 OR s.name = ?4) "
         "AND l.slug = ?5");
     query.bind(1, static_cast<std::int64_t>(builder_id));
@@ -176,6 +176,7 @@ std::optional<LogRow> find_log_row(Connection& connection, std::int64_t builder_
     row.record.type = static_cast<LogType>(type.empty() ? 's' : type[0]);
     row.record.num_lines = query.getColumn(6).getInt64();
     row.record.complete = query.getColumn(7).getInt() != 0;
+    row.record.purged_at = column_optional(query, 8);
     return row;
   });
 }
@@ -220,15 +221,23 @@ StoreStats read_store_counts(Connection& connection) {
         "SELECT (SELECT count(*) FROM builder), (SELECT count(*) FROM build), "
         "(SELECT count(*) FROM build_property), (SELECT count(*) FROM step), "
         "(SELECT count(*) FROM log), (SELECT count(*) FROM log_chunk), "
+        "(SELECT count(*) FROM zstd_dictionary), "
         "(SELECT ifnull(sum(raw_bytes), 0) FROM log_chunk), "
-        "(SELECT ifnull(sum(length(content)), 0) FROM log_chunk)");
+        "(SELECT ifnull(sum(length(content)), 0) FROM log_chunk), "
+        "(SELECT count(*) FROM log WHERE purged_at IS NOT NULL), "
+        "(SELECT ifnull(sum(length(bytes)), 0) FROM zstd_dictionary)");
     query.executeStep();
     StoreStats stats;
-    static constexpr const char* kTables[] = {"builder", "build", "build_property",
-                                              "step",    "log",   "log_chunk"};
-    for (int i = 0; i < 6; ++i) stats.rows.emplace_back(kTables[i], query.getColumn(i).getInt64());
-    stats.log_raw_bytes = query.getColumn(6).getInt64();
-    stats.log_stored_bytes = query.getColumn(7).getInt64();
+    static constexpr const char* kTables[] = {"builder", "build",     "build_property", "step",
+                                              "log",     "log_chunk", "zstd_dictionary"};
+    constexpr int kTableCount = sizeof(kTables) / sizeof(kTables[0]);
+    for (int i = 0; i < kTableCount; ++i) {
+      stats.rows.emplace_back(kTables[i], query.getColumn(i).getInt64());
+    }
+    stats.log_raw_bytes = query.getColumn(kTableCount).getInt64();
+    stats.log_stored_bytes = query.getColumn(kTableCount + 1).getInt64();
+    stats.purged_logs = query.getColumn(kTableCount + 2).getInt64();
+    stats.dictionary_bytes = query.getColumn(kTableCount + 3).getInt64();
     return stats;
   });
 }
@@ -277,16 +286,33 @@ std::size_t check_store(Connection& connection, const std::function<void(const P
                                row.getColumn(5).getString()};
     }, sink);
 
+    // A purged log keeps its num_lines but has no chunks.
     auto& counts = connection.statement(
-        "SELECT " BUILDHIST_LOG_PLACE_COLUMNS ", l.num_lines, c.stored, count(*) OVER () "
-        "FROM log l" BUILDHIST_LOG_PLACE
+        "SELECT " BUILDHIST_LOG_PLACE_COLUMNS ", l.num_lines, c.stored, l.purged_at IS NOT NULL, "
+        "count(*) OVER () FROM log l" BUILDHIST_LOG_PLACE
         " JOIN (SELECT l2.id AS log_id, ifnull(max(c2.last_line) + 1, 0) AS stored "
         "FROM log l2 LEFT JOIN log_chunk c2 ON c2.log_id = l2.id GROUP BY l2.id) c "
-        "ON c.log_id = l.id WHERE c.stored <> l.num_lines");
+        "ON c.log_id = l.id "
+        "WHERE c.stored <> CASE WHEN l.purged_at IS NULL THEN l.num_lines ELSE 0 END");
     problems += report_rows(counts, "log", [](const SQLite::Statement& row) {
-      return Problem{problem_where(row, 0), "num_lines is " + row.getColumn(4).getString() +
-                                                " but the chunks hold " +
-                                                row.getColumn(5).getString() + " lines"};
+      const std::string stored = row.getColumn(5).getString();
+      return Problem{problem_where(row, 0),
+                     row.getColumn(6).getInt() != 0
+                         ? "is purged, but its chunks hold " + stored + " lines"
+                         : "num_lines is " + row.getColumn(4).getString() +
+                               " but the chunks hold " + stored + " lines"};
+    }, sink);
+
+    // A chunk's dictionary was trained on its own builder's logs.
+    auto& dictionaries = connection.statement(
+        "SELECT " BUILDHIST_LOG_PLACE_COLUMNS ", c.first_line, c.dictionary_id, count(*) OVER () "
+        "FROM log_chunk c JOIN log l ON l.id = c.log_id" BUILDHIST_LOG_PLACE
+        " JOIN zstd_dictionary d ON d.id = c.dictionary_id WHERE d.builder_id <> b.builder_id");
+    problems += report_rows(dictionaries, "log_chunk", [](const SQLite::Statement& row) {
+      return Problem{problem_where(row, 0), "the chunk at line " + row.getColumn(4).getString() +
+                                                " uses zstd dictionary " +
+                                                row.getColumn(5).getString() +
+                                                " of another builder"};
     }, sink);
 
     auto& sizes = connection.statement(

@@ -49,7 +49,8 @@ std::vector<BuildPick> pick_builds(Connection& connection, const BuilderRange& b
 Contents contents_of(Connection& connection, const std::string& build_ids) {
   auto& query = connection.statement(
       "SELECT (SELECT count(*) FROM step WHERE build_id IN " BUILDHIST_BATCH "), "
-      "count(DISTINCT l.id), count(DISTINCT CASE WHEN l.num_lines > 0 THEN l.id END), "
+      "count(DISTINCT l.id), "
+      "count(DISTINCT CASE WHEN l.num_lines > 0 AND l.purged_at IS NULL THEN l.id END), "
       "count(c.id), ifnull(sum(length(c.content)), 0) "
       "FROM step s JOIN log l ON l.step_id = s.id LEFT JOIN log_chunk c ON c.log_id = l.id "
       "WHERE s.build_id IN " BUILDHIST_BATCH);
@@ -71,28 +72,37 @@ void delete_builds(Connection& connection, const std::string& build_ids) {
   statement.exec();
 }
 
-void purge_log_text(Connection& connection, const std::string& build_ids) {
+void purge_log_text(Connection& connection, const std::string& build_ids, std::int64_t now) {
+  // Marked first: a log is purged when it had chunks.
+  auto& logs = connection.statement(
+      "UPDATE log SET purged_at = ?2 WHERE purged_at IS NULL AND step_id IN "
+      "(SELECT id FROM step WHERE build_id IN " BUILDHIST_BATCH ") "
+      "AND EXISTS (SELECT 1 FROM log_chunk c WHERE c.log_id = log.id)");
+  logs.bind(1, build_ids);
+  logs.bind(2, static_cast<std::int64_t>(now));
+  logs.exec();
   auto& chunks = connection.statement(
       "DELETE FROM log_chunk WHERE log_id IN (SELECT l.id FROM step s JOIN log l "
       "ON l.step_id = s.id WHERE s.build_id IN " BUILDHIST_BATCH ")");
   chunks.bind(1, build_ids);
   chunks.exec();
-  auto& logs = connection.statement(
-      "UPDATE log SET num_lines = 0 WHERE num_lines > 0 AND step_id IN "
-      "(SELECT id FROM step WHERE build_id IN " BUILDHIST_BATCH ")");
-  logs.bind(1, build_ids);
-  logs.exec();
 }
 
 std::vector<std::int64_t> logs_to_compress(Connection& connection, const std::string& build_ids,
-                                           std::int64_t min_text_bytes) {
+                                           std::int64_t min_text_bytes, bool with_dictionary) {
+  // A chunk is settled when it is zstd with a dictionary, or plain zstd while the
+  // builder has none (?3 = 0); a lone first chunk of short text is left as well.
   auto& query = connection.statement(
       "SELECT l.id FROM step s JOIN log l ON l.step_id = s.id "
       "WHERE s.build_id IN " BUILDHIST_BATCH " AND l.complete = 1 "
       "AND EXISTS (SELECT 1 FROM log_chunk c WHERE c.log_id = l.id "
-      "AND (c.first_line > 0 OR (c.codec = 0 AND c.raw_bytes >= ?2))) ORDER BY l.id");
+      "AND NOT (c.codec = 2 OR (c.codec = 1 AND ?3 = 0)) "
+      "AND (c.first_line > 0 OR c.codec <> 0 OR c.raw_bytes >= ?2 "
+      "OR EXISTS (SELECT 1 FROM log_chunk n WHERE n.log_id = l.id AND n.first_line > 0))) "
+      "ORDER BY l.id");
   query.bind(1, build_ids);
   query.bind(2, static_cast<std::int64_t>(min_text_bytes));
+  query.bind(3, with_dictionary ? 1 : 0);
   std::vector<std::int64_t> logs;
   while (query.executeStep()) logs.push_back(query.getColumn(0).getInt64());
   return logs;
@@ -100,7 +110,7 @@ std::vector<std::int64_t> logs_to_compress(Connection& connection, const std::st
 
 std::vector<StoredChunk> read_chunks(Connection& connection, std::int64_t log_id) {
   auto& query = connection.statement(
-      "SELECT first_line, last_line, codec, raw_bytes, content FROM log_chunk "
+      "SELECT first_line, last_line, codec, raw_bytes, content, dictionary_id FROM log_chunk "
       "WHERE log_id = ?1 ORDER BY first_line");
   query.bind(1, static_cast<std::int64_t>(log_id));
   std::vector<StoredChunk> chunks;
@@ -110,7 +120,8 @@ std::vector<StoredChunk> read_chunks(Connection& connection, std::int64_t log_id
                                  static_cast<ChunkCodec>(query.getColumn(2).getInt()),
                                  query.getColumn(3).getInt64(),
                                  std::string(static_cast<const char*>(content.getBlob()),
-                                             static_cast<std::size_t>(content.getBytes()))});
+                                             static_cast<std::size_t>(content.getBytes())),
+                                 column_optional(query, 5)});
   }
   return chunks;
 }
@@ -142,14 +153,15 @@ void replace_chunks(Connection& connection, std::int64_t log_id,
   remove.exec();
   for (const StoredChunk& chunk : chunks) {
     auto& insert = connection.statement(
-        "INSERT INTO log_chunk (log_id, first_line, last_line, codec, raw_bytes, content) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+        "INSERT INTO log_chunk (log_id, first_line, last_line, codec, raw_bytes, content, "
+        "dictionary_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
     insert.bind(1, static_cast<std::int64_t>(log_id));
     insert.bind(2, static_cast<std::int64_t>(chunk.first_line));
     insert.bind(3, static_cast<std::int64_t>(chunk.last_line));
     insert.bind(4, static_cast<int>(chunk.codec));
     insert.bind(5, static_cast<std::int64_t>(chunk.raw_bytes));
     insert.bindNoCopy(6, chunk.content.data(), static_cast<int>(chunk.content.size()));
+    bind_optional(insert, 7, chunk.dictionary_id);
     insert.exec();
   }
 }

@@ -49,8 +49,9 @@ Contents contents_of(Connection& connection, const std::string& build_ids);
 // Deletes the builds and, by cascade, everything under them.
 void delete_builds(Connection& connection, const std::string& build_ids);
 
-// Deletes the text of the builds' logs and sets their line counts to 0.
-void purge_log_text(Connection& connection, const std::string& build_ids);
+// Deletes the text of the builds' logs, marking each log that had some as purged
+// at `now` (its num_lines stays).
+void purge_log_text(Connection& connection, const std::string& build_ids, std::int64_t now);
 
 // A stored chunk, as read back.
 struct StoredChunk {
@@ -59,14 +60,17 @@ struct StoredChunk {
   ChunkCodec codec = ChunkCodec::kText;
   std::int64_t raw_bytes = 0;
   std::string content;
+  std::optional<std::int64_t> dictionary_id;  // codec 2's dictionary
 };
 
-// The complete logs of the builds (ids as a JSON array) stored in more than one
-// chunk, or in one uncompressed chunk of at least `min_text_bytes`: what
-// recompression can improve. (A line or two that zstd could not shrink is left
-// alone, rather than tried again by every compaction.)
+// The complete logs of the builds (ids as a JSON array) with a chunk that is not
+// in the form recompression gives: zstd with one of the builder's dictionaries
+// when `with_dictionary` (the builder has one), else plain zstd. What
+// recompression can improve. A log of one text chunk under `min_text_bytes` is
+// left alone (a line or two that zstd could not shrink is not tried again by
+// every compaction).
 std::vector<std::int64_t> logs_to_compress(Connection& connection, const std::string& build_ids,
-                                           std::int64_t min_text_bytes);
+                                           std::int64_t min_text_bytes, bool with_dictionary);
 
 std::vector<StoredChunk> read_chunks(Connection& connection, std::int64_t log_id);
 

@@ -70,6 +70,8 @@ void migrate(Connection& connection) {
       if (info) check_compatible(*info, connection.path());
       const int current = info ? info->version : 0;
       if (current >= migration.version) return;  // applied already
+      // No statement may be left running: a migration may drop a table.
+      connection.reset_statements();
       connection.exec(migration.sql);
       auto& record = connection.statement(
           "INSERT INTO meta (key, value) VALUES ('version', ?) "

@@ -9,8 +9,10 @@
 
 #include "buildhist/error.h"
 #include "util/json_text.h"
+#include "util/chunk_decoder.h"
 #include "util/log_codec.h"
 #include "sql/connection.h"
+#include "sql/dictionary_cache.h"
 
 namespace buildhist::internal {
 
@@ -32,7 +34,7 @@ LoadedBuild build_from_row(const SQLite::Statement& row, std::string_view builde
 #define BUILDHIST_STEPS_OF(builds)                                              \
   "SELECT s.build_id, s.id, s.number, s.name, s.started_at, s.complete_at, "    \
   "s.state_string, s.results, s.urls, s.hidden, "                               \
-  "l.id, l.slug, l.name, l.type, l.num_lines, l.complete "                      \
+  "l.id, l.slug, l.name, l.type, l.num_lines, l.complete, l.purged_at "         \
   "FROM step s LEFT JOIN log l ON l.step_id = s.id "                            \
   "WHERE s.build_id " builds " ORDER BY s.build_id, s.number"
 constexpr const char* kPropertiesOfOne = BUILDHIST_PROPERTIES_OF("= ?");
@@ -176,6 +178,7 @@ void load_children(Connection& connection, const std::vector<LoadedBuild*>& buil
       log.record.type = static_cast<LogType>(type.empty() ? 's' : type[0]);
       log.record.num_lines = steps.getColumn(14).getInt64();
       log.record.complete = steps.getColumn(15).getInt() != 0;
+      log.record.purged_at = column_optional(steps, 16);
       build.steps.back().logs.push_back(std::move(log));
     }
     // A step's logs in the order they were added. Sorting them here, a handful at a
@@ -195,7 +198,7 @@ void read_log_lines(Connection& connection, std::int64_t log_id, std::int64_t fr
   guard_sql("read log " + std::to_string(log_id), [&] {
     // Start at the chunk holding line `from`: both lookups use (log_id, first_line).
     auto& chunks = connection.statement(
-        "SELECT first_line, last_line, codec, raw_bytes, content FROM log_chunk "
+        "SELECT first_line, last_line, codec, raw_bytes, content, dictionary_id FROM log_chunk "
         "WHERE log_id = ?1 AND first_line >= ifnull((SELECT max(first_line) FROM log_chunk "
         "WHERE log_id = ?1 AND first_line <= ?2), 0) ORDER BY first_line");
     chunks.bind(1, static_cast<std::int64_t>(log_id));
@@ -203,16 +206,17 @@ void read_log_lines(Connection& connection, std::int64_t log_id, std::int64_t fr
     // A limit past the last possible line means to the end (and must not overflow).
     constexpr std::int64_t kNoEnd = std::numeric_limits<std::int64_t>::max();
     const std::int64_t end = limit > 0 && limit < kNoEnd - from ? from + limit : kNoEnd;
-    std::string scratch;
+    ChunkDecoder& decoder = connection.chunk_decoder();
     while (chunks.executeStep()) {
       std::int64_t number = chunks.getColumn(0).getInt64();
       if (number >= end) return;
       const auto content = chunks.getColumn(4);
-      const std::string_view text = decode_chunk(
+      const std::string_view text = decoder.decode(
           static_cast<ChunkCodec>(chunks.getColumn(2).getInt()),
           std::string_view(static_cast<const char*>(content.getBlob()),
                            static_cast<std::size_t>(content.getBytes())),
-          chunks.getColumn(3).getInt64(), scratch);
+          chunks.getColumn(3).getInt64(),
+          connection.dictionaries().find(column_optional(chunks, 5)));
       bool more = true;
       for_each_line(text, [&](std::string_view line) {
         if (more && number >= from && number < end) more = sink(LogLine{number, line});

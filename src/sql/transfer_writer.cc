@@ -158,13 +158,14 @@ std::int64_t TransferWriter::insert_step(std::int64_t build_id, const StepRecord
 std::int64_t TransferWriter::insert_log(std::int64_t step_id, const LogRecord& log) {
   return guard_sql("insert log " + log.slug, [&] {
     auto& insert = connection_.statement(
-        "INSERT INTO log (step_id, slug, name, type, num_lines, complete) "
-        "VALUES (?, ?, ?, ?, 0, 0) RETURNING id");
+        "INSERT INTO log (step_id, slug, name, type, num_lines, complete, purged_at) "
+        "VALUES (?, ?, ?, ?, 0, 0, ?) RETURNING id");
     insert.bind(1, static_cast<std::int64_t>(step_id));
     insert.bind(2, log.slug);
     insert.bind(3, log.name);
     const char type[2] = {static_cast<char>(log.type), '\0'};
     insert.bind(4, type);
+    bind_optional(insert, 5, log.purged_at);
     return returned_id(insert);
   });
 }

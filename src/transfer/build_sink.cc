@@ -98,7 +98,10 @@ BuildSink::Action BuildSink::begin(const BuildDetail& incoming_unsorted) {
       const std::int64_t step_id = writer_.insert_step(build_id, step.step);
       auto& logs = logs_.emplace_back();
       for (const LogRecord& log : step.logs) {
-        logs.push_back({writer_.insert_log(step_id, log), 0, log.num_lines, log.complete});
+        // A purged log comes without text: it has all the lines it will get.
+        const std::int64_t lines = log.purged_at ? log.num_lines : 0;
+        logs.push_back({writer_.insert_log(step_id, log), lines, log.num_lines, log.complete,
+                        log.purged_at.has_value()});
       }
     }
     if (std::find(builders_written_.begin(), builders_written_.end(), record.builder) ==
@@ -133,7 +136,7 @@ void BuildSink::commit() {
         // A log whose text is not all there is not complete, whatever its source said.
         writer_.finish_log(log.id, log.lines, log.complete && log.lines == log.expected);
         ++counts_.logs;
-        counts_.lines += log.lines;
+        if (!log.purged) counts_.lines += log.lines;
       }
       ++counts_.steps;
     }

@@ -89,6 +89,7 @@ class BuildSink {
     std::int64_t lines = 0;
     std::int64_t expected = 0;
     bool complete = false;
+    bool purged = false;  // its lines are counted, not imported
   };
 
   std::unique_ptr<Store> reader_store_;

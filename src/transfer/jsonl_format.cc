@@ -195,6 +195,8 @@ BuildDetail parse_build(const Value& line) {
       log.num_lines = int_field(l, "num_lines");
       if (log.num_lines < 0) bad("\"num_lines\" is negative");
       log.complete = bool_field(l, "complete");
+      // Exports made before schema 3 have no purged_at.
+      if (l.HasMember("purged_at")) log.purged_at = optional_int_field(l, "purged_at");
     }
   }
   return detail;
@@ -292,6 +294,12 @@ std::string build_line(const BuildDetail& detail, bool with_text) {
       json.Int64(log.num_lines);
       key(json, "complete");
       json.Bool(log.complete);
+      key(json, "purged_at");
+      if (log.purged_at) {
+        json.Int64(*log.purged_at);
+      } else {
+        json.Null();
+      }
       json.EndObject();
     }
     json.EndArray();

@@ -13,7 +13,7 @@ namespace {
 void export_text(History& history, const BuildDetail& detail, std::ostream& out) {
   for (const StepDetail& step : detail.steps) {
     for (const LogRecord& log : step.logs) {
-      if (log.num_lines == 0) continue;
+      if (log.num_lines == 0 || log.purged_at) continue;  // no text to export
       Reference reference;
       reference.builder = detail.build.builder;
       reference.number = detail.build.number;
@@ -132,7 +132,8 @@ class JsonlImporter {
     expected_.clear();
     for (std::size_t s = 0; s < detail.steps.size(); ++s) {
       for (std::size_t l = 0; l < detail.steps[s].logs.size(); ++l) {
-        if (detail.steps[s].logs[l].num_lines > 0) {
+        const LogRecord& log = detail.steps[s].logs[l];
+        if (log.num_lines > 0 && !log.purged_at) {  // a purged log has no text lines
           expected_.push_back({s, l, detail.steps[s].step.number, detail.steps[s].logs[l].slug,
                                detail.steps[s].logs[l].num_lines});
         }
