@@ -107,8 +107,9 @@ def run_side(shape, with_recorder, keep):
     root = tempfile.mkdtemp(prefix="buildhist-latency-")
     clock = os.path.join(root, "clock")
     cfg = MASTER_CFG + (RECORDER if with_recorder else "")
-    bb = Buildbot(root, cfg, values={"clock": clock, "lines": shape.lines, "steps": shape.steps})
+    bb = None
     try:
+        bb = Buildbot(root, cfg, values={"clock": clock, "lines": shape.lines, "steps": shape.steps})
         bb.start_master()
         bb.start_worker()
         bb.wait_for_worker()
@@ -145,7 +146,8 @@ def run_side(shape, with_recorder, keep):
         assert len(latencies) == shape.builds * shape.steps, len(latencies)
         return latencies, wall, lag
     finally:
-        bb.stop_all()
+        if bb is not None:
+            bb.stop_all()
         if keep:
             print(f"kept {root}", file=sys.stderr)
         else:
