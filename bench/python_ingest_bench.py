@@ -6,11 +6,14 @@ return of flush(): builds/s and log lines/s, to set beside `buildhist simulate`
 
 Same shape as the C++ workload (builders interleaved, 8 steps named git, configure,
 ..., one stdio log of 50 lines appended in 5 pieces, three properties, 90% success,
-4% failure with the later steps skipped, ...), with log lines made from the same
-kinds of templates, generated on the clock as a master would; the random choices
-differ from the C++ generator's, so the stores are not byte-identical.
+4% failure with the later steps skipped, ...), the same calls as workload::write_build,
+and log lines of the same kinds of templates, made on the clock as a master would;
+the random choices differ from the C++ generator's, so the stores are not
+byte-identical. Lines are drawn from a pool of 4096 made at the start (see
+line_pool), a C call per line, so that the figure is of the module, not of
+Python's random module.
 
-    PYTHONPATH=build-rel/python python3 bench/python_ingest_bench.py --builds 200
+    PYTHONPATH=build-release/python /usr/bin/python3 bench/python_ingest_bench.py
 """
 
 import argparse
@@ -25,19 +28,49 @@ from buildhist import Results
 STEPS = ["git", "configure", "compile", "test", "lint", "package", "upload", "cleanup"]
 
 
-def line(rng, number):
-    if number == 0:
-        return f"hargv: ['make', '-j{2 + rng.randrange(15)}', 'all']"
-    kind = rng.randrange(10)
-    if kind == 0:
-        return f"ewarning: unused variable 'tmp_{rng.randrange(20)}' [-Wunused-variable]"
-    if kind < 4:
-        return f"o test_parser_{rng.randrange(1000):04d} ... ok (0.{rng.randrange(1000):03d}s)"
-    return (f"o[{number:3d}/311] Building CXX object src/net/CMakeFiles/net.dir/"
-            f"socket_{rng.randrange(40)}.cpp.o")
+# Log lines are drawn from a pool made once (on the clock) from the workload's
+# templates, by rng.choices, a piece at a time: making 400 lines a build one
+# randrange at a time cost five times what writing them through the module costs, so
+# the figure measured Python's random module, not the module. The pool's lines have
+# the templates' kinds, proportions and lengths; compile lines get their line number
+# when drawn.
+COMPILE = "\0"  # marks a compile line's tail in the pool
 
 
-def write_build(store, rng, shape, builder_index, number):
+POOL_BITS = 12
+
+
+def line_pool(rng):
+    pool = []
+    for _ in range(1 << POOL_BITS):
+        kind = rng.randrange(10)
+        if kind == 0:
+            pool.append(f"ewarning: unused variable 'tmp_{rng.randrange(20)}' [-Wunused-variable]\n")
+        elif kind < 4:
+            pool.append(f"o test_parser_{rng.randrange(1000):04d} ... ok (0.{rng.randrange(1000):03d}s)\n")
+        else:
+            pool.append(f"{COMPILE}Building CXX object src/net/CMakeFiles/net.dir/"
+                        f"socket_{rng.randrange(40)}.cpp.o\n")
+    return pool
+
+
+def compile_prefixes(total):
+    return [f"o[{number:3d}/{total}] " for number in range(total)]
+
+
+def piece_text(rng, pool, prefixes, first, count):
+    """Lines first .. first+count-1 of a log, each ending in \\n."""
+    bits = rng.getrandbits
+    text = [pool[bits(POOL_BITS)] for _ in range(count)]
+    for i, drawn in enumerate(text):
+        if drawn[0] == COMPILE:
+            text[i] = prefixes[first + i] + drawn[1:]
+    if first == 0:
+        text[0] = f"hargv: ['make', '-j{2 + rng.randrange(15)}', 'all']\n"
+    return "".join(text)
+
+
+def write_build(store, rng, pool, prefixes, shape, builder_index, number):
     builder = f"builder-{builder_index:02d}"
     start = 1700000000 + ((number - 1) * shape.builders + builder_index) * 60
     roll = rng.random()
@@ -56,12 +89,14 @@ def write_build(store, rng, shape, builder_index, number):
         log = step.add_log("stdio", "s")
         per = shape.log_lines // shape.appends
         for piece in range(shape.appends):
-            log.append("".join(line(rng, n) + "\n" for n in range(piece * per, (piece + 1) * per)))
+            log.append(piece_text(rng, pool, prefixes, piece * per, per))
         log.finish()
         lines += per * shape.appends
         step_results = (Results.SUCCESS if failing is None or index < failing
                         else Results.FAILURE if index == failing else Results.SKIPPED)
+        step.set_state_string(buildhist.results_name(step_results))
         step.finish(step_results, t + 5)
+    build.set_state_string(buildhist.results_name(results))
     build.finish(results, start + shape.steps * 5)
     return lines
 
@@ -79,10 +114,11 @@ def main():
         path = os.path.join(tmp, "bench.db")
         began = time.perf_counter()
         store = buildhist.Store.open(path)
+        pool, prefixes = line_pool(rng), compile_prefixes(shape.log_lines)
         lines = 0
         for number in range(1, shape.builds + 1):
             for builder_index in range(shape.builders):
-                lines += write_build(store, rng, shape, builder_index, number)
+                lines += write_build(store, rng, pool, prefixes, shape, builder_index, number)
         store.flush()
         seconds = time.perf_counter() - began
         builds = shape.builds * shape.builders

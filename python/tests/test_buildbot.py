@@ -1,8 +1,8 @@
 """A real buildbot master and worker record into buildhist through the Recorder.
 
-Starts Debian's buildbot 3.7 master and buildbot-worker on localhost in a temporary
-directory (ports chosen free at run time, master.cfg written here), forces builds
-through buildbot's REST API, waits for them by polling that API, then compares
+Starts Debian's buildbot 3.7 master and buildbot-worker in a temporary directory
+(buildbot_fixture: child processes that listen on Unix sockets there, master.cfg
+written here), forces builds through buildbot's REST API, waits for them by polling that API, then compares
 every build, step, result, property, URL and log line in the buildhist store with
 what buildbot's REST API returns. Meanwhile `buildhist builds` must show a running
 build and `buildhist log --follow` must follow its log to the end. Then it stops
@@ -14,19 +14,15 @@ python/ and BUILDHIST_BIN the command; exits non-zero on a failure."""
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
-import urllib.request
 
 import buildhist
+from buildbot_fixture import DEADLINE_S, Buildbot, wait_for
 
 BUILDHIST_BIN = os.environ.get("BUILDHIST_BIN", "buildhist")
-DEADLINE_S = 120  # for any one condition polled below
 
 MASTER_CFG = r'''
 from twisted.internet import defer
@@ -55,6 +51,17 @@ def shell(name, script, **kwargs):
     return steps.ShellCommand(name=name, command=["sh", "-c", script], **kwargs)
 
 
+def await_file(path):
+    """Shell that waits until the test creates `path`, and gives up (exit 1) after
+    about two minutes, so that a test that died leaves no command running on."""
+    return (f"n=0; while [ ! -e '{path}' ]; do n=$((n+1)); "
+            f"[ $n -gt 1200 ] && exit 1; sleep 0.1; done")
+
+
+def count(first, last):
+    return f"i={first}; while [ $i -lt {last} ]; do echo line $i; i=$((i+1)); done"
+
+
 factories = {
     "passes": [
         shell("hello", "echo to stdout; echo to stderr >&2; echo again"),
@@ -67,19 +74,20 @@ factories = {
               haltOnFailure=True),
         shell("never", "echo not run"),
     ],
+    # Half its lines, then the rest once the test is following its log.
     "slow": [
-        shell("count", "i=0; while [ $i -lt 30 ]; do echo line $i; i=$((i+1)); sleep 0.1; done"),
+        shell("count", f"{count(0, 15)}; {await_file(%(follow)r)}; {count(15, 30)}"),
     ],
     "hold": [
-        shell("wait", "echo waiting; while [ ! -e %(go)r ]; do sleep 0.1; done; echo released"),
+        shell("wait", f"echo waiting; {await_file(%(go)r)}; echo released"),
     ],
 }
 
 c = BuildmasterConfig = {}
 c["workers"] = [worker.Worker("w1", "pass")]
-c["protocols"] = {"pb": {"port": "tcp:%(pb)d:interface=127.0.0.1"}}
-c["www"] = {"port": "tcp:%(www)d:interface=127.0.0.1", "plugins": {}}
-c["buildbotURL"] = "http://127.0.0.1:%(www)d/"
+c["protocols"] = {"pb": {"port": %(pb)r}}
+c["www"] = {"port": %(www)r, "plugins": {}}
+c["buildbotURL"] = %(url)r
 c["db"] = {"db_url": "sqlite:///state.sqlite"}
 c["title"] = "buildhist test"
 c["buildbotNetUsageData"] = None
@@ -91,154 +99,22 @@ c["services"] = [Recorder(db=%(db)r)]
 '''
 
 
-# Debian ships buildbot without buildbot-www, the web UI's package, and buildbot's
-# www service refuses to start without a "base" UI plugin, which also carries the
-# REST API. This stand-in is that plugin with an empty UI: the REST API served is
-# buildbot's own. It is found by pkg_resources as buildbot's plugins are.
-WWW_STANDIN = {
-    "buildhist_test_www/__init__.py":
-        "from buildbot.www.plugin import Application\n"
-        "ep = Application(__name__, 'an empty UI: the REST API alone')\n",
-    "buildhist_test_www/VERSION": "0.0\n",
-    "buildhist_test_www/static/index.html": "<html></html>\n",
-    "buildhist_test_www-0.0.egg-info/PKG-INFO":
-        "Metadata-Version: 1.1\nName: buildhist-test-www\nVersion: 0.0\n",
-    "buildhist_test_www-0.0.egg-info/entry_points.txt":
-        "[buildbot.www]\nbase = buildhist_test_www:ep\n",
-}
-
-
-def write_tree(root, files):
-    for path, text in files.items():
-        os.makedirs(os.path.dirname(os.path.join(root, path)), exist_ok=True)
-        with open(os.path.join(root, path), "w") as f:
-            f.write(text)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def run_tool(module, *args, cwd=None):
-    """Runs buildbot's or buildbot-worker's command line with this Python."""
-    code = f"import sys; from {module}.scripts.runner import run; sys.argv[0] = '{module}'; run()"
-    done = subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=DEADLINE_S)
-    if done.returncode != 0:
-        raise AssertionError(f"{module} {' '.join(args)} failed:\n{done.stdout}")
-
-
-def alive(pid):
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-
-
-def wait_for(what, condition):
-    """Polls `condition` until it returns something true; fails after DEADLINE_S."""
-    deadline = time.monotonic() + DEADLINE_S
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-class Buildbot:
-    """A master and a worker in `root`, and buildbot's REST API."""
-
-    def __init__(self, root):
-        self.root = root
-        self.master_dir = os.path.join(root, "master")
-        self.worker_dir = os.path.join(root, "worker")
-        self.db = os.path.join(root, "buildhist.db")
-        self.go = os.path.join(root, "go")
-        self.www = free_port()
-        site = os.path.join(root, "site")
-        write_tree(site, WWW_STANDIN)
-        os.environ["PYTHONPATH"] = os.pathsep.join(
-            [site] + [os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
-        pb = free_port()
-        run_tool("buildbot", "create-master", "-q", "-r", self.master_dir)
-        with open(os.path.join(self.master_dir, "master.cfg"), "w") as f:
-            f.write(MASTER_CFG % {"pb": pb, "www": self.www, "db": self.db, "go": self.go})
-        run_tool("buildbot_worker", "create-worker", "-q", "-r", self.worker_dir,
-                 f"127.0.0.1:{pb}", "w1", "pass")
-
-    def start_master(self):
-        try:
-            run_tool("buildbot", "start", self.master_dir)
-        except AssertionError as e:
-            with open(os.path.join(self.master_dir, "twistd.log")) as f:
-                raise AssertionError(f"{e}\ntwistd.log ends:\n{f.read()[-3000:]}") from None
-
-    def wait_for_worker(self):
-        wait_for("the worker to connect",
-                 lambda: any(w["connected_to"] for w in self.get("workers")["workers"]))
-
-    def stop_master(self):
-        run_tool("buildbot", "stop", self.master_dir)
-
-    def start_worker(self):
-        run_tool("buildbot_worker", "start", self.worker_dir)
-
-    def stop_all(self):
-        for tool, directory in (("buildbot_worker", self.worker_dir),
-                                ("buildbot", self.master_dir)):
-            pid_file = os.path.join(directory, "twistd.pid")
-            if os.path.exists(pid_file):
-                with open(pid_file) as f:
-                    pid = int(f.read().strip())
-                try:
-                    os.kill(pid, signal.SIGTERM)
-                    wait_for(f"{tool} to exit", lambda: not alive(pid))
-                except ProcessLookupError:
-                    pass
-
-    def get(self, path):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.www}/api/v2/{path}",
-                                    timeout=30) as response:
-            return json.load(response)
-
-    def builder_ids(self):
-        return {b["name"]: b["builderid"] for b in self.get("builders")["builders"]}
-
-    def force(self, builder):
-        body = json.dumps({"jsonrpc": "2.0", "method": "force", "id": 1,
-                           "params": {"builderid": self.builder_ids()[builder]}}).encode()
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.www}/api/v2/forceschedulers/force", data=body,
-            headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            reply = json.load(response)
-        assert "error" not in reply, reply
-
-    def builds(self):
-        return self.get("builds?property=*&order=buildid")["builds"]
-
-    def idle(self):
-        """True when no build is running or waiting for a worker."""
-        requests = self.get("buildrequests?complete=false")["buildrequests"]
-        return not requests and all(b["complete"] for b in self.builds())
-
-
 class RecorderAgainstBuildbot(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        # Class cleanups run even when setUpClass fails half way; last added, first run.
         cls.tmp = tempfile.mkdtemp(prefix="buildhist-buildbot-")
-        cls.bb = Buildbot(cls.tmp)
+        cls.addClassCleanup(cls.remove_tmp)
+        cls.go = os.path.join(cls.tmp, "go")  # releases the held build
+        cls.following = os.path.join(cls.tmp, "following")  # releases the slow build
+        cls.bb = Buildbot(cls.tmp, MASTER_CFG, values={"go": cls.go, "follow": cls.following})
+        cls.addClassCleanup(cls.bb.stop_all)
         cls.bb.start_master()
         cls.bb.start_worker()
         cls.bb.wait_for_worker()
 
     @classmethod
-    def tearDownClass(cls):
-        cls.bb.stop_all()
+    def remove_tmp(cls):
         if os.environ.get("BUILDHIST_KEEP_TMP"):
             print(f"kept {cls.tmp}", file=sys.stderr)
         else:
@@ -248,12 +124,28 @@ class RecorderAgainstBuildbot(unittest.TestCase):
         return subprocess.run([BUILDHIST_BIN, "--db", self.bb.db, *args], check=True,
                               capture_output=True, text=True, timeout=DEADLINE_S).stdout
 
+    def recorded_complete(self, builds, names):
+        """True once buildhist has each of `builds` complete. The Recorder records a
+        build's end last, after its steps and logs, and the store commits writes in
+        order: then everything buildbot has of those builds is in the store."""
+        store = buildhist.Store.open(self.bb.db, read_only=True)
+        for build in builds:
+            ours = store.build(names[build["builderid"]], build["number"])
+            if ours is None or not ours.complete:
+                return False
+        return True
+
     def assert_store_matches_buildbot(self):
-        """Every build buildbot has, field by field and line by line, and no other."""
+        """Every build buildbot has, field by field and line by line, and no other.
+        Called once buildbot is idle; waits for the Recorder, which follows buildbot's
+        commits, to have recorded each build's end."""
         bb = self.bb
         names = {v: k for k, v in bb.builder_ids().items()}
         workers = {w["workerid"]: w["name"] for w in bb.get("workers")["workers"]}
         builds = bb.builds()
+        self.assertTrue(all(b["complete"] for b in builds), "buildbot is not idle")
+        wait_for("the Recorder to record every build's end",
+                 lambda: self.recorded_complete(builds, names))
         store = buildhist.Store.open(bb.db, read_only=True)
         history = buildhist.History(store)
         recorded = {s.name: s.builds for s in history.builders()}
@@ -266,7 +158,7 @@ class RecorderAgainstBuildbot(unittest.TestCase):
             ours = detail.build
             where = f"{ours.builder}/{ours.number}"
             self.assertEqual((ours.worker, ours.started_at, ours.complete_at, ours.state_string,
-                              ours.results is None and None or int(ours.results)),
+                              None if ours.results is None else int(ours.results)),
                              (workers[build["workerid"]], build["started_at"],
                               build["complete_at"], build["state_string"], build["results"]),
                              where)
@@ -306,18 +198,25 @@ class RecorderAgainstBuildbot(unittest.TestCase):
             bb.force(builder)
         wait_for("the builds", lambda: len(bb.builds()) == 3 and bb.idle())
         # While "slow" runs: `buildhist builds` lists it running, and `log --follow`
-        # follows its log until the step finishes.
+        # follows its log until the step finishes: the step prints lines 0-14, waits
+        # until the follower has started, then prints lines 15-29.
         bb.force("slow")
-        wait_for("the slow build to be recorded running",
+        wait_for("the slow build to be recorded running, with lines in its log",
                  lambda: self.running_in_buildhist("slow") and self.log_recorded("slow/1/count/stdio"))
         follow = subprocess.Popen([BUILDHIST_BIN, "--db", bb.db, "--json", "log",
                                    "slow/1/count/stdio", "--follow"],
                                   stdout=subprocess.PIPE, text=True)
+        self.addCleanup(follow.stdout.close)
+        self.addCleanup(follow.kill)  # a follower of a build that never ends would not end
+        with open(self.following, "w"):
+            pass
         wait_for("the slow build", lambda: len(bb.builds()) == 4 and bb.idle())
         followed, _ = follow.communicate(timeout=DEADLINE_S)
         self.assertEqual(follow.returncode, 0)
-        lines = [json.loads(line)["text"] for line in followed.splitlines()]
-        self.assertIn("line 29", lines)
+        lines = [json.loads(line) for line in followed.splitlines()]
+        self.assertEqual([line["text"] for line in lines if line["stream"] == "o"],
+                         [f"line {i}" for i in range(30)])
+        self.assertEqual([line["line"] for line in lines], list(range(len(lines))))
         builds = self.assert_store_matches_buildbot()
         self.assertEqual(sorted({b["results"] for b in builds}), [0, 2])
 
@@ -346,16 +245,24 @@ class RecorderAgainstBuildbot(unittest.TestCase):
         bb.stop_master()
         bb.start_master()
         bb.wait_for_worker()
-        # buildbot cancels the build it was running when it stopped: the cancelled
-        # build must be recorded as buildbot finished it, and the next one be number 2.
-        with open(bb.go, "w"):
+        # buildbot ends the build it was running when it stopped: CANCELLED when its
+        # shutdown stops the build first, RETRY (and the request runs again as a new
+        # build) when the lost worker connection does; which comes first is buildbot's
+        # race. Either way the interrupted build must be recorded as buildbot finished
+        # it, once, and the builds after it numbered on from it.
+        with open(self.go, "w"):
             pass
         bb.force("hold")
         wait_for("every build to end", lambda: bb.idle() and self.hold_done())
         builds = self.assert_store_matches_buildbot()
         hold = bb.builder_ids()["hold"]
-        self.assertEqual([(b["number"], b["results"]) for b in builds if b["builderid"] == hold],
-                         [(1, 6), (2, 0)])
+        held = [(b["number"], b["results"]) for b in builds if b["builderid"] == hold]
+        cancelled, retry, success = (int(r) for r in (buildhist.Results.CANCELLED,
+                                                      buildhist.Results.RETRY,
+                                                      buildhist.Results.SUCCESS))
+        self.assertIn(held[0], [(1, cancelled), (1, retry)])
+        self.assertEqual(held[1:], [(n, success) for n in range(2, len(held) + 1)])
+        self.assertEqual(len(held), 3 if held[0][1] == retry else 2, held)
 
     def hold_printed(self):
         hold = self.bb.builder_ids()["hold"]
