@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstdarg>
 #include <cstdio>
 #include <stdexcept>
@@ -63,21 +64,62 @@ __attribute__((format(printf, 1, 2))) std::string format(const char* pattern, ..
   return line;
 }
 
-std::string log_line(Random& random, int line, int lines) {
-  if (line == 0) return format("hargv: ['make', '-j%d', 'all']", 2 + random.below(15));
-  const char* module = kModules[static_cast<std::size_t>(random.below(kModules.size()))];
-  const char* file = kFiles[static_cast<std::size_t>(random.below(kFiles.size()))];
+// Appends `value` (not negative) in at least `width` characters, padded on the
+// left with `pad`: printf's %d, %3d and %04d without parsing a format.
+void append_number(std::string& out, int value, int width = 0, char pad = ' ') {
+  char digits[16];
+  const auto end = std::to_chars(digits, digits + sizeof(digits), value).ptr;
+  const int length = static_cast<int>(end - digits);
+  if (length < width) out.append(static_cast<std::size_t>(width - length), pad);
+  out.append(digits, end);
+}
+
+// Appends one line of a stdio log and its newline to `out`. The draws are taken
+// in a fixed order (the order in which GCC evaluated the arguments of the printf
+// calls this replaces, last first, so that the text is what it always was).
+void append_log_line(std::string& out, Random& random, int line, int lines) {
+  if (line == 0) {
+    out += "hargv: ['make', '-j";
+    append_number(out, 2 + random.below(15));
+    out += "', 'all']\n";
+    return;
+  }
+  const std::string_view module = kModules[static_cast<std::size_t>(random.below(kModules.size()))];
+  const std::string_view file = kFiles[static_cast<std::size_t>(random.below(kFiles.size()))];
   switch (random.below(10)) {
     case 0:
-      return format("ewarning: unused variable 'tmp_%d' [-Wunused-variable]", random.below(20));
+      out += "ewarning: unused variable 'tmp_";
+      append_number(out, random.below(20));
+      out += "' [-Wunused-variable]\n";
+      return;
     case 1:
     case 2:
-    case 3:
-      return format("o test_%s_%04d ... ok (0.%03ds)", module, random.below(1000),
-                    random.below(1000));
+    case 3: {
+      const int seconds = random.below(1000);
+      const int test = random.below(1000);
+      out += "o test_";
+      out += module;
+      out += '_';
+      append_number(out, test, 4, '0');
+      out += " ... ok (0.";
+      append_number(out, seconds, 3, '0');
+      out += "s)\n";
+      return;
+    }
     default:
-      return format("o[%3d/%d] Building CXX object src/%s/CMakeFiles/%s.dir/%s_%d.cpp.o",
-                    line, lines, module, module, file, random.below(40));
+      out += "o[";
+      append_number(out, line, 3);
+      out += '/';
+      append_number(out, lines);
+      out += "] Building CXX object src/";
+      out += module;
+      out += "/CMakeFiles/";
+      out += module;
+      out += ".dir/";
+      out += file;
+      out += '_';
+      append_number(out, random.below(40));
+      out += ".cpp.o\n";
   }
 }
 
@@ -242,7 +284,7 @@ std::vector<std::string> log_pieces(const Shape& shape, int builder_index, int n
   for (int piece = 0; piece < pieces; ++piece) {
     const int count = shape.log_lines / pieces + (piece < shape.log_lines % pieces ? 1 : 0);
     for (int i = 0; i < count; ++i, ++line) {
-      result[static_cast<std::size_t>(piece)] += log_line(random, line, shape.log_lines) + "\n";
+      append_log_line(result[static_cast<std::size_t>(piece)], random, line, shape.log_lines);
     }
   }
   return result;
