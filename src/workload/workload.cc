@@ -275,18 +275,25 @@ void parse_trends(std::string_view text, Shape& shape) {
   }
 }
 
-std::vector<std::string> log_pieces(const Shape& shape, int builder_index, int number,
-                                    int step_index) {
+void for_each_log_piece(const Shape& shape, int builder_index, int number, int step_index,
+                        const std::function<void(const std::string&)>& piece_ready) {
   Random random = random_for(shape, builder_index, number, step_index);
   const int pieces = std::max(1, std::min(shape.appends, std::max(shape.log_lines, 1)));
-  std::vector<std::string> result(static_cast<std::size_t>(pieces));
+  std::string text;
   int line = 0;
   for (int piece = 0; piece < pieces; ++piece) {
     const int count = shape.log_lines / pieces + (piece < shape.log_lines % pieces ? 1 : 0);
-    for (int i = 0; i < count; ++i, ++line) {
-      append_log_line(result[static_cast<std::size_t>(piece)], random, line, shape.log_lines);
-    }
+    text.clear();
+    for (int i = 0; i < count; ++i, ++line) append_log_line(text, random, line, shape.log_lines);
+    piece_ready(text);
   }
+}
+
+std::vector<std::string> log_pieces(const Shape& shape, int builder_index, int number,
+                                    int step_index) {
+  std::vector<std::string> result;
+  for_each_log_piece(shape, builder_index, number, step_index,
+                     [&](const std::string& piece) { result.push_back(piece); });
   return result;
 }
 
@@ -303,10 +310,8 @@ std::uint64_t write_build(Store& store, const Shape& shape, int builder_index, i
     const PlannedStep& planned = plan.steps[index];
     auto step = build->add_step(planned.name, planned.started_at);
     auto log = step->add_log("stdio", LogType::kStdio);
-    for (const std::string& piece :
-         log_pieces(shape, builder_index, number, static_cast<int>(index))) {
-      log->append(piece);
-    }
+    for_each_log_piece(shape, builder_index, number, static_cast<int>(index),
+                       [&](const std::string& piece) { log->append(piece); });
     log->finish();
     lines += static_cast<std::uint64_t>(log->record().num_lines);
     step->set_state_string(std::string(results_name(planned.results)));

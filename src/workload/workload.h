@@ -6,6 +6,7 @@
 #define BUILDHIST_CLI_WORKLOAD_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,6 +66,11 @@ PlannedBuild plan_build(const Shape& shape, int builder_index, int number);
 // shape.log_lines, split as evenly as possible.
 std::vector<std::string> log_pieces(const Shape& shape, int builder_index, int number,
                                     int step_index);
+
+// Calls `piece_ready` with each of the pieces log_pieces() returns, in order, one
+// at a time: a log of any length costs the memory of one piece.
+void for_each_log_piece(const Shape& shape, int builder_index, int number, int step_index,
+                        const std::function<void(const std::string&)>& piece_ready);
 
 // Writes build `number` of builder `builder_index` through the public API as a
 // master does: start it, add each step with its stdio log appended in pieces,
