@@ -45,6 +45,11 @@ struct Options {
   // SQLite's ingest rate (bench/memory_flatness.sh).
   std::size_t max_batch = 5000;
 
+  // The most log text one group commit takes from the queue, and so (as with
+  // max_batch: two batches queued, one committing) what log text in flight costs a
+  // master's memory, whatever the size of its appends: about 3 x 8 MiB.
+  std::size_t max_batch_bytes = 8 << 20;
+
   // Connections kept open for readers (each used by one thread at a time).
   std::size_t max_idle_readers = 4;
 };

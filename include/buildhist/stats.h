@@ -20,6 +20,7 @@ struct CacheStats {
   std::uint64_t commits = 0;          // group commits by the writer
   std::uint64_t writes = 0;           // writes committed
   std::uint64_t queued_writes = 0;    // written to live objects, not yet committed
+  std::uint64_t queued_bytes = 0;     // of log text in the queue, not yet in a batch
   std::uint64_t admission_waits = 0;  // writes that waited for room in the writer's queue
   std::uint64_t busy_retries = 0;     // commits tried again: another process held the store's lock
 };

@@ -25,7 +25,7 @@ class Engine {
   // The writer's halves (see store/write_queue.h). admit() may block: REQUIRES no
   // shard mutex held. enqueue() never blocks. Both throw Error(kFailedPrecondition)
   // for a read-only store, kClosed once it is closed, and the writer's error.
-  virtual Admission admit(std::size_t writes) = 0;
+  virtual Admission admit(std::size_t writes, std::size_t bytes) = 0;
   virtual std::uint64_t enqueue(Admission& admission, std::span<RowWrite> writes,
                                 const std::shared_ptr<const void>& pin) = 0;
   virtual void wait(std::uint64_t sequence) = 0;

@@ -300,7 +300,7 @@ std::shared_ptr<Build> Shard::start(const BuildStart& start, Durability durabili
 std::shared_ptr<Build> Shard::start_held(const BuildStart& start,
                                          std::vector<Property>& properties,
                                          std::uint64_t& sequence) {
-  Admission admission = engine_.admit(1 + properties.size());
+  Admission admission = engine_.admit(1 + properties.size(), 0);
   Evicted evicted;
   std::lock_guard lock(sync_->mu);
   if (numbering_ != Numbering::kHeld) return nullptr;  // handed over meanwhile
@@ -382,7 +382,9 @@ void Shard::unpin_locked(int build_number) {
   }
 }
 
-Admission Shard::admit(std::size_t writes) { return engine_.admit(writes); }
+Admission Shard::admit(std::size_t writes, std::size_t bytes) {
+  return engine_.admit(writes, bytes);
+}
 
 std::uint64_t Shard::enqueue_locked(Admission& admission, std::span<RowWrite> writes,
                                     const std::shared_ptr<const Build>& build) {

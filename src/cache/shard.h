@@ -98,7 +98,7 @@ class Shard final : public StatusOwner, public std::enable_shared_from_this<Shar
   void hand_over_numbering(const std::string& holder);
 
   // StatusOwner.
-  Admission admit(std::size_t writes) override;
+  Admission admit(std::size_t writes, std::size_t bytes) override;
   std::uint64_t enqueue_locked(Admission& admission, std::span<RowWrite> writes,
                                const std::shared_ptr<const Build>& build) override;
   void settle(std::uint64_t sequence, Durability durability) override;

@@ -118,7 +118,7 @@ std::shared_ptr<Step> Build::add_step(std::string_view name,
   }
   if (started_at) internal::require_time("add a step", "start time", *started_at);
   auto owner = internal::open_owner(owner_, "add a step");
-  internal::Admission admission = owner->admit(1);
+  internal::Admission admission = owner->admit(1, 0);
   std::shared_ptr<Step> step;
   std::uint64_t sequence = 0;
   {
@@ -151,7 +151,7 @@ void Build::set_property(std::string_view name, std::string_view json_value,
   internal::require_bytes("set property " + std::string(name) + " of " + key, "source", source,
                           kMaxNameBytes);
   auto owner = internal::open_owner(owner_, "set a property");
-  internal::Admission admission = owner->admit(1);
+  internal::Admission admission = owner->admit(1, 0);
   Property property{std::string(name), std::string(json_value), std::string(source)};
   std::uint64_t sequence = 0;
   {
@@ -195,7 +195,7 @@ void Build::finish(Results results, std::int64_t complete_at, Durability durabil
 void Build::update(const char* what, Durability durability,
                    const std::function<void(BuildRecord&)>& change) {
   auto owner = internal::open_owner(owner_, what);
-  internal::Admission admission = owner->admit(1);
+  internal::Admission admission = owner->admit(1, 0);
   std::uint64_t sequence = 0;
   {
     std::lock_guard lock(sync_->mu);

@@ -64,8 +64,10 @@ void Log::append(std::string_view text, Durability durability) {
   auto build = step->build();
   auto owner = internal::open_owner(owner_, "append to a log");
   const auto end_of_lines = text.rfind('\n');
-  internal::Admission admission =
-      owner->admit(end_of_lines == std::string_view::npos ? 0 : 2);
+  // Text without a newline only joins the partial line this Log holds.
+  internal::Admission admission = end_of_lines == std::string_view::npos
+                                      ? owner->admit(0, 0)
+                                      : owner->admit(2, text.size());
   std::uint64_t sequence = 0;
   {
     std::lock_guard lock(sync_->mu);
@@ -115,7 +117,8 @@ void Log::finish(Durability durability) {
   auto step = this->step();
   auto build = step->build();
   auto owner = internal::open_owner(owner_, "finish a log");
-  internal::Admission admission = owner->admit(2);
+  // The partial line's text is already in memory: it moves into the chunk.
+  internal::Admission admission = owner->admit(2, 0);
   std::uint64_t sequence = 0;
   {
     std::lock_guard lock(sync_->mu);

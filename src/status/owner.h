@@ -32,28 +32,31 @@ class Admission {
  public:
   class Pool {
    public:
-    virtual void release(std::size_t writes) noexcept = 0;
+    virtual void release(std::size_t writes, std::size_t bytes) noexcept = 0;
 
    protected:
     ~Pool() = default;
   };
 
   Admission() = default;
-  Admission(Pool* pool, std::size_t writes) noexcept : pool_(pool), writes_(writes) {}
+  Admission(Pool* pool, std::size_t writes, std::size_t bytes) noexcept
+      : pool_(pool), writes_(writes), bytes_(bytes) {}
   Admission(Admission&& other) noexcept
-      : pool_(std::exchange(other.pool_, nullptr)), writes_(other.writes_) {}
+      : pool_(std::exchange(other.pool_, nullptr)), writes_(other.writes_), bytes_(other.bytes_) {}
   Admission& operator=(Admission&&) = delete;
   ~Admission() {
-    if (pool_ != nullptr) pool_->release(writes_);
+    if (pool_ != nullptr) pool_->release(writes_, bytes_);
   }
 
   std::size_t writes() const noexcept { return writes_; }
+  std::size_t bytes() const noexcept { return bytes_; }
   // Called by the queue as the admitted writes enter it.
   void consume() noexcept { pool_ = nullptr; }
 
  private:
   Pool* pool_ = nullptr;
   std::size_t writes_ = 0;
+  std::size_t bytes_ = 0;  // of log text
 };
 
 class StatusOwner {
@@ -64,9 +67,10 @@ class StatusOwner {
   // The build `number` of this builder: the live one or loaded through the cache.
   virtual std::shared_ptr<Build> get(int number, Via via) = 0;
 
-  // Room for `writes` writes. REQUIRES: no shard mutex held (it may block).
-  // Throws Error if the store is read-only, closed, or its writer failed.
-  virtual Admission admit(std::size_t writes) = 0;
+  // Room for `writes` writes carrying `bytes` of log text. REQUIRES: no shard
+  // mutex held (it may block). Throws Error if the store is read-only, closed, or
+  // its writer failed.
+  virtual Admission admit(std::size_t writes, std::size_t bytes) = 0;
 
   // Queues `writes` as one unit, pinned by `build` until committed; returns the
   // sequence number of the last. REQUIRES: the shard mutex held; `admission` made

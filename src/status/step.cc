@@ -83,7 +83,7 @@ std::shared_ptr<Log> Step::add_log(std::string_view name, LogType type, Durabili
   }
   auto build = this->build();
   auto owner = internal::open_owner(owner_, "add a log");
-  internal::Admission admission = owner->admit(1);
+  internal::Admission admission = owner->admit(1, 0);
   std::shared_ptr<Log> log;
   std::uint64_t sequence = 0;
   {
@@ -124,7 +124,7 @@ void Step::update(const char* what, Durability durability,
                   const std::function<void(StepRecord&)>& change) {
   auto build = this->build();
   auto owner = internal::open_owner(owner_, what);
-  internal::Admission admission = owner->admit(1);
+  internal::Admission admission = owner->admit(1, 0);
   std::uint64_t sequence = 0;
   {
     std::lock_guard lock(sync_->mu);

@@ -106,6 +106,7 @@ StoreImpl::StoreImpl(std::string path, Options options)
   configure_writer(*numbering_connection_, options_.sync, false);
   WriteQueue::Config config;
   config.max_batch = options_.max_batch;
+  config.max_batch_bytes = options_.max_batch_bytes;
   config.holder = holder_;
   writes_ = std::make_unique<WriteQueue>(
       std::move(writer), config,
@@ -136,7 +137,9 @@ void StoreImpl::check_writable() const {
   if (closed_) throw Error(ErrorCode::kClosed, path_ + ": the store is closed");
 }
 
-Admission StoreImpl::admit(std::size_t writes_wanted) { return writes().admit(writes_wanted); }
+Admission StoreImpl::admit(std::size_t writes_wanted, std::size_t bytes) {
+  return writes().admit(writes_wanted, bytes);
+}
 
 std::uint64_t StoreImpl::enqueue(Admission& admission, std::span<RowWrite> rows,
                                  const std::shared_ptr<const void>& pin) {
@@ -290,6 +293,7 @@ CacheStats StoreImpl::stats() const {
     stats.writes = writes_->writes();
     stats.busy_retries = writes_->busy_retries();
     stats.queued_writes = writes_->queued();
+    stats.queued_bytes = writes_->queued_bytes();
     stats.admission_waits = writes_->admission_waits();
   }
   return stats;

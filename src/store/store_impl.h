@@ -44,7 +44,7 @@ class StoreImpl final : public Engine {
 
   // Engine.
   ReaderPool::Lease reader() override;
-  Admission admit(std::size_t writes) override;
+  Admission admit(std::size_t writes, std::size_t bytes) override;
   std::uint64_t enqueue(Admission& admission, std::span<RowWrite> writes,
                         const std::shared_ptr<const void>& pin) override;
   void wait(std::uint64_t sequence) override;

@@ -72,14 +72,17 @@ WriteQueue::WriteQueue(std::unique_ptr<Connection> connection, Config config,
 
 WriteQueue::~WriteQueue() { stop(); }
 
-Admission WriteQueue::admit(std::size_t writes) {
+Admission WriteQueue::admit(std::size_t writes, std::size_t bytes) {
   std::unique_lock lock(mu_);
   const std::size_t room = 2 * std::max<std::size_t>(config_.max_batch, 1);
+  const std::size_t byte_room = 2 * std::max<std::size_t>(config_.max_batch_bytes, 1);
   // Backpressure: a producer faster than SQLite waits rather than growing the
   // queue without bound. A unit larger than the room goes alone into an empty queue.
   const auto has_room = [&] {
     const std::size_t used = queue_.size() + admitted_;
-    return used + writes <= room || used == 0 || error_ || stopping_;
+    const std::size_t used_bytes = queued_bytes_ + admitted_bytes_;
+    return (used + writes <= room && used_bytes + bytes <= byte_room) || used == 0 || error_ ||
+           stopping_;
   };
   if (!has_room()) {
     ++admission_waits_;
@@ -88,14 +91,16 @@ Admission WriteQueue::admit(std::size_t writes) {
   throw_if_failed_locked();
   if (stopping_) throw Error(ErrorCode::kClosed, "write to a store that is being closed");
   admitted_ += writes;
-  return Admission(this, writes);
+  admitted_bytes_ += bytes;
+  return Admission(this, writes, bytes);
 }
 
-void WriteQueue::release(std::size_t writes) noexcept {
+void WriteQueue::release(std::size_t writes, std::size_t bytes) noexcept {
   {
     std::lock_guard lock(mu_);
-    assert(admitted_ >= writes);
+    assert(admitted_ >= writes && admitted_bytes_ >= bytes);
     admitted_ -= writes;
+    admitted_bytes_ -= bytes;
   }
   done_.notify_all();
 }
@@ -107,10 +112,14 @@ std::uint64_t WriteQueue::enqueue(Admission& admission, std::span<RowWrite> writ
   if (stopping_) throw Error(ErrorCode::kClosed, "write to a store that is being closed");
   assert(writes.size() <= admission.writes());
   admitted_ -= admission.writes();
+  admitted_bytes_ -= admission.bytes();
   admission.consume();
   const bool was_empty = queue_.empty();
   for (std::size_t i = 0; i < writes.size(); ++i) {
-    queue_.push_back(Pending{std::move(writes[i]), pin, i + 1 == writes.size()});
+    const auto* chunk = std::get_if<ChunkWrite>(&writes[i]);
+    const std::size_t bytes = chunk != nullptr ? chunk->text.size() : 0;
+    queued_bytes_ += bytes;
+    queue_.push_back(Pending{std::move(writes[i]), pin, i + 1 == writes.size(), bytes});
   }
   submitted_ += writes.size();
   if (was_empty) work_.notify_one();
@@ -185,6 +194,11 @@ std::uint64_t WriteQueue::queued() const {
   return submitted_ - committed_;
 }
 
+std::uint64_t WriteQueue::queued_bytes() const {
+  std::lock_guard lock(mu_);
+  return queued_bytes_;
+}
+
 std::uint64_t WriteQueue::busy_retries() const {
   std::lock_guard lock(mu_);
   return busy_retries_;
@@ -199,12 +213,18 @@ void WriteQueue::throw_if_failed_locked() const {
 
 void WriteQueue::take_batch_locked(std::vector<Pending>& batch) {
   const std::size_t max_batch = std::max<std::size_t>(config_.max_batch, 1);
-  if (queue_.size() <= max_batch) {
+  if (queue_.size() <= max_batch && queued_bytes_ <= config_.max_batch_bytes) {
     batch.swap(queue_);
+    queued_bytes_ = 0;
     return;
   }
-  std::size_t take = max_batch;
-  while (!queue_[take - 1].ends_unit) ++take;  // never split a unit
+  // The shortest prefix that reaches either bound and ends a unit (never split one).
+  std::size_t take = 0;
+  std::size_t bytes = 0;
+  while (take < max_batch && bytes < config_.max_batch_bytes) bytes += queue_[take++].bytes;
+  while (!queue_[take - 1].ends_unit) bytes += queue_[take++].bytes;
+  assert(bytes <= queued_bytes_);
+  queued_bytes_ -= bytes;
   const auto cut = queue_.begin() + static_cast<std::ptrdiff_t>(take);
   batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(cut));
   queue_.erase(queue_.begin(), cut);

@@ -4,16 +4,19 @@
 // admit() waits for room in the queue (backpressure) with no lock held, and
 // enqueue() queues the writes under the caller's shard mutex, never blocking, so
 // the queue's order is the order the live objects changed in. One thread takes
-// everything queued, up to about max_batch writes, and commits it as one
+// everything queued, up to about max_batch writes or max_batch_bytes of log text,
+// and commits it as one
 // transaction, keeping only the last write of each row in the batch. A batch is
 // always a prefix of the queue and never splits a unit (writes queued together,
 // like a log chunk and the log's new line count), so every commit leaves the store
 // as the objects were at one moment.
 //
 // Invariants, under mu_:
-//  1. queue_.size() + admitted_ <= 2 * max_batch_, but for one unit larger than
-//     that admitted alone into an empty queue, and for control writes (numbering
-//     releases), which are never refused room.
+//  1. queue_.size() + admitted_ <= 2 * max_batch and queued_bytes_ +
+//     admitted_bytes_ <= 2 * max_batch_bytes, but for one unit larger than that
+//     admitted alone into an empty queue, and for control writes (numbering
+//     releases), which are never refused room. queued_bytes_ is the log text of
+//     the writes in queue_.
 //  2. committed_ <= submitted_, and every write numbered <= committed_ is in the
 //     store. Each queued write holds a pin (the build it changes) until it is
 //     committed, so an object with writes in flight is never dropped and reloaded
@@ -55,6 +58,7 @@ class WriteQueue final : public Admission::Pool {
 
   struct Config {
     std::size_t max_batch = 5000;
+    std::size_t max_batch_bytes = 8 << 20;
     std::string holder;  // this process's numbering token ('' for none)
     int busy_retries = 20;
     // How often an idle writer that numbers builders checks for requests.
@@ -69,9 +73,10 @@ class WriteQueue final : public Admission::Pool {
   WriteQueue(const WriteQueue&) = delete;
   WriteQueue& operator=(const WriteQueue&) = delete;
 
-  // Room for `writes` writes; blocks while the queue is full. REQUIRES: no shard
-  // mutex held. Throws Error when the writer has failed or stopped.
-  Admission admit(std::size_t writes);
+  // Room for `writes` writes carrying `bytes` of log text; blocks while the queue
+  // is full. REQUIRES: no shard mutex held. Throws Error when the writer has
+  // failed or stopped.
+  Admission admit(std::size_t writes, std::size_t bytes);
 
   // Queues `writes` as one unit under `admission` (consumed), holding `pin` until
   // they are committed; returns the sequence number of the last. Never blocks.
@@ -102,16 +107,19 @@ class WriteQueue final : public Admission::Pool {
   std::uint64_t admission_waits() const;
   // Writes queued and not yet committed.
   std::uint64_t queued() const;
+  // Bytes of log text queued and not yet taken into a batch.
+  std::uint64_t queued_bytes() const;
   // Commits that found the store locked by another process and were tried again.
   std::uint64_t busy_retries() const;
 
-  void release(std::size_t writes) noexcept override;
+  void release(std::size_t writes, std::size_t bytes) noexcept override;
 
  private:
   struct Pending {
     RowWrite write;
     std::shared_ptr<const void> pin;
     bool ends_unit = true;
+    std::size_t bytes = 0;  // of log text (a chunk's)
   };
 
   void run();
@@ -132,6 +140,8 @@ class WriteQueue final : public Admission::Pool {
   std::condition_variable done_;   // a batch committed, room freed, or the writer failed
   std::vector<Pending> queue_;
   std::size_t admitted_ = 0;  // room promised to admissions not yet enqueued
+  std::size_t admitted_bytes_ = 0;
+  std::size_t queued_bytes_ = 0;
   std::uint64_t submitted_ = 0;
   std::uint64_t committed_ = 0;
   std::uint64_t commits_ = 0;
