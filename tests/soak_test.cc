@@ -1,6 +1,6 @@
 // Concurrency soak: a master process (`buildhist simulate`) writes the reference
 // workload while query processes (builders, builds, show, log, find, stats, check)
-// and `buildhist compact` run in loops beside it, each until the master exits
+// `buildhist compact` and `buildhist export` run in loops beside it, each until the master exits
 // (never a sleep). Every query must answer (0, or 3 for a build not yet written),
 // and at the end `check` passes and every build the master wrote is in the store,
 // each log with exactly the text the workload gives for its seed.
@@ -54,7 +54,7 @@ pid_t spawn_buildhist(const std::vector<std::string>& args) {
 
 }  // namespace
 
-TEST_CASE("queries and compact beside a writing master: every answer clean, nothing lost") {
+TEST_CASE("queries, compact and export beside a writing master: every answer clean, nothing lost") {
   TempDir dir;
   const std::string db = dir.file("soak.db");
   workload::Shape shape;
@@ -73,7 +73,7 @@ TEST_CASE("queries and compact beside a writing master: every answer clean, noth
        std::to_string(shape.log_lines), "--appends", std::to_string(shape.appends), "--seed",
        std::to_string(shape.seed)});
   std::atomic<bool> master_done{false};
-  std::atomic<int> queries{0}, compacts{0}, bad{0};
+  std::atomic<int> queries{0}, compacts{0}, exports{0}, bad{0};
   std::vector<std::string> bad_answers;
   std::mutex bad_mu;
   const auto loop = [&](std::vector<std::vector<std::string>> commands, std::atomic<int>& count) {
@@ -103,17 +103,23 @@ TEST_CASE("queries and compact beside a writing master: every answer clean, noth
                        std::ref(queries));
   threads.emplace_back(loop, std::vector<std::vector<std::string>>{{"compact"}},
                        std::ref(compacts));
+  threads.emplace_back(loop,
+                       std::vector<std::vector<std::string>>{
+                           {"export", "builder-03"}, {"export", "--with-logs", "builder-02"}},
+                       std::ref(exports));
   int status = 0;
   REQUIRE(waitpid(master, &status, 0) == master);
   master_done = true;
   for (auto& thread : threads) thread.join();
-  MESSAGE(queries.load(), " queries and ", compacts.load(), " compacts beside the master");
+  MESSAGE(queries.load(), " queries, ", compacts.load(), " compacts and ", exports.load(),
+          " exports beside the master");
   for (const auto& answer : bad_answers) INFO(answer);
   CHECK(bad.load() == 0);
   REQUIRE(WIFEXITED(status));
   REQUIRE(WEXITSTATUS(status) == 0);
   CHECK(queries.load() > 0);
   CHECK(compacts.load() > 0);
+  CHECK(exports.load() > 0);
 
   const auto check = buildhist::testing::buildhist({"--db", db, "check"});
   CHECK(check.status == 0);
