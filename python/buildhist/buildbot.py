@@ -32,7 +32,7 @@ losing anything buildbot committed meanwhile.
 
 import json
 
-from twisted.internet import defer, threads
+from twisted.internet import defer, reactor, threads
 from twisted.python import log as twlog
 
 from buildbot import config
@@ -56,6 +56,12 @@ _LINES_PER_READ = 1000
 
 # Recorded builds, newest first, looked at for still-running ones on start.
 _RUNNING_WINDOW = 100
+
+# A running log's new lines are read at most once in this many seconds: appends that
+# come meanwhile are read together (and a step that ends meanwhile reads its logs'
+# remaining lines with its end), so a chatty log costs buildbot's database a bounded
+# number of reads, not one per append.
+_FOLLOW_INTERVAL = 0.5
 
 # _Tracked.running while a round starts (before _rounds returns its Deferred).
 _STARTING = object()
@@ -95,6 +101,8 @@ class _Tracked:
         self.properties = {}  # properties messages carried since the last round
         self.dirty_steps = {}  # stepid -> the newest step entity a message carried
         self.dirty_logs = {}  # logid -> the newest log entity a message carried
+        self.appended = {}  # logid -> the newest entity of appends waiting for the interval
+        self.follow = None  # the DelayedCall that moves `appended` to dirty_logs
         self.running = None  # the Deferred of the round in progress
         self.state_string = None  # the build's, as recorded
         self.property_values = None  # name -> (JSON, source) recorded, once read
@@ -199,6 +207,9 @@ class Recorder(service.BuildbotService):
             consumer.stopConsuming()
         self._consumers = []
         for tracked in list(self._tracked.values()):
+            if tracked.follow is not None and tracked.follow.active():
+                tracked.follow.cancel()
+            tracked.follow = None
             if tracked.running is not None:
                 yield tracked.running
         store, self._store = self._store, None
@@ -280,9 +291,18 @@ class Recorder(service.BuildbotService):
             if tracked is None:
                 return
             log = tracked.logs.get(message["logid"])
-            if log is None or not log.complete:
-                tracked.dirty_logs[message["logid"]] = message
-                self._kick(tracked)
+            if log is not None and log.complete:
+                return
+            if log is not None and not message["complete"] \
+                    and message["logid"] not in tracked.dirty_logs:
+                # An append: read with the others of the interval.
+                tracked.appended[message["logid"]] = message
+                if tracked.follow is None:
+                    tracked.follow = reactor.callLater(_FOLLOW_INTERVAL, self._follow, tracked)
+                return
+            tracked.appended.pop(message["logid"], None)
+            tracked.dirty_logs[message["logid"]] = message
+            self._kick(tracked)
             return
         # A step this Recorder has not seen (it started before the master's restart):
         # find its build, then look at the whole of it.
@@ -298,6 +318,15 @@ class Recorder(service.BuildbotService):
         if tracked is None:
             tracked = self._tracked[buildid] = _Tracked(buildid)
         return tracked
+
+    def _follow(self, tracked):
+        tracked.follow = None
+        if self._tracked.get(tracked.buildid) is not tracked:
+            return
+        for logid, entity in tracked.appended.items():
+            tracked.dirty_logs.setdefault(logid, entity)
+        tracked.appended = {}
+        self._kick(tracked)
 
     def _mark_whole(self, buildid):
         tracked = self._track(buildid)
@@ -337,6 +366,9 @@ class Recorder(service.BuildbotService):
             del self._tracked[tracked.buildid]
         for stepid in tracked.steps:
             self._step_builds.pop(stepid, None)
+        if tracked.follow is not None and tracked.follow.active():
+            tracked.follow.cancel()
+        tracked.follow = None
         self._finished[tracked.buildid] = None
         while len(self._finished) > _FINISHED_KEPT:
             del self._finished[next(iter(self._finished))]
@@ -387,13 +419,13 @@ class Recorder(service.BuildbotService):
         build = yield self.master.data.get(("builds", tracked.buildid))
         if build is None:
             return
+        wanted = yield self._properties(build["buildid"])
         if tracked.build is None:
-            tracked.build = yield self._find_or_start(build)
+            tracked.build = yield self._find_or_start(build, wanted)
         record = yield _in_thread(tracked.build.record)
         if record.complete_at is not None:
             self._forget(tracked)  # recorded complete before: nothing can change
             return
-        wanted = yield self._properties(build["buildid"])
         yield self._set_properties(tracked, wanted)
         if build["state_string"] != record.state_string:
             yield _in_thread(tracked.build.set_state_string, build["state_string"])
@@ -415,13 +447,12 @@ class Recorder(service.BuildbotService):
         return self._names[(collection, id_)]
 
     @defer.inlineCallbacks
-    def _find_or_start(self, build):
+    def _find_or_start(self, build, properties):
         builder = yield self._name("builders", build["builderid"])
         found = yield _in_thread(self._store.build, builder, build["number"])
         if found is not None:
             return found  # a build recorded before a restart: continued, not added
         worker = yield self._name("workers", build["workerid"])
-        properties = yield self._properties(build["buildid"])
         started = yield _in_thread(
             self._store.start_build, builder, worker=worker,
             started_at=_epoch(build["started_at"]), state_string=build["state_string"],
