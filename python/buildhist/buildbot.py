@@ -6,18 +6,26 @@ In master.cfg:
     c['services'] = [Recorder(db="/var/lib/buildbot/buildhist.db")]
 
 How it works. The Recorder consumes buildbot's message queue (builds, their
-properties, steps and logs: new, started, updated, appended, finished). A message
-says *what* changed; the Recorder then reads that thing's committed state from
-buildbot's data API (Twisted deferreds, never blocking the reactor) and brings the
-buildhist build level with it: a build, step or log it lacks is added, a field that
-differs is set, log lines beyond those recorded are read from
-('logs', logid, 'contents') a page at a time and appended. So what it records is what
-buildbot committed, in buildbot's order, and a missed or reordered message costs
-nothing: the next one, or the catch-up at start, brings everything level again.
+properties, steps and logs: new, started, updated, appended, finished). buildbot
+makes each such message from a read of the entity just after committing the change,
+so a message's body is that entity's committed state; the Recorder brings the
+buildhist build level with the newest body of each entity named: a build, step or
+log it lacks is added, a field that differs is set, and log lines beyond those
+recorded are read from ('logs', logid, 'contents') (the one thing a message does not
+carry), a page at a time, from the first line not recorded. A build is read whole
+from buildbot's data API (the build, its properties, steps and their logs) only
+when the Recorder first sees it, once at its end before it is recorded complete,
+and when a message does not fit what is recorded (a step out of order, a log of an
+unseen step); a step's logs are listed when the step ends. So what it records is
+what buildbot committed, and a missed or reordered message costs nothing: the
+build's end, or the catch-up at start, brings everything level again. Finished
+steps, logs and builds are never read again.
 
-Messages for one build are coalesced: while a build is being brought level, further
-messages only mark it (or one of its logs) to be looked at again, so a chatty step
-costs one read of its new lines per round, not one per message.
+Messages for one build are coalesced: while a build is being brought level,
+further messages only mark what they name, and a running log's appends are read at
+most once in _FOLLOW_INTERVAL (0.5 s), so a chatty step costs a bounded number of
+reads of its new lines, not one per message. Each read occupies buildbot's one
+database thread, where buildbot's own writes for the next step queue behind it.
 
 Every call into buildhist runs on Twisted's thread pool (deferToThread): writes are
 buffered by the library's writer and return at once, but may wait when its queue
