@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include <rapidjson/document.h>
 #include <sqlite3.h>
 
+#include "buildhist/buildhist.h"
 #include "doctest_include.h"
 #include "process.h"
 #include "temp_dir.h"
@@ -461,4 +463,45 @@ TEST_CASE("import refuses a build whose number the store has with different cont
   check_one_error(run(db, {"import", file}), 1, "mac%2Fclang/1 is in the store with different content");
   CHECK(std::string(parse(ok(db, {"--json", "show", "mac%2Fclang/1"}).out)["state_string"].GetString()) ==
         "build 4");
+}
+
+TEST_CASE("import beside a master numbering the same builder: the master numbers after it") {
+  TempDir dir;
+  const std::string db = dir.file("store.db");
+  const std::string other = dir.file("other.db");
+  const auto write_builds = [](buildhist::Store& store, int count) {
+    std::vector<std::shared_ptr<buildhist::Build>> builds;
+    for (int i = 0; i < count; ++i) {
+      buildhist::BuildStart start;
+      start.worker = "w";
+      start.started_at = 1767225600 + i;
+      builds.push_back(store.start_build("linux", start));
+      builds.back()->finish(buildhist::Results::kSuccess, start.started_at + 1);
+    }
+    store.flush();
+    return builds;
+  };
+  // Builds 4 and 5 of linux, as another history has them.
+  {
+    auto store = buildhist::Store::open(other);
+    write_builds(*store, 5);
+  }
+  std::string newer;
+  for (const std::string& line : lines_of(ok(other, {"export", "linux"}).out)) {
+    if (parse(line)["number"].GetInt() > 3) newer += line + "\n";
+  }
+  const std::string file = dir.file("newer.jsonl");
+  std::ofstream(file, std::ios::binary) << newer;
+
+  // A master holds linux's numbering (it numbers in memory) while the import runs.
+  auto master = buildhist::Store::open(db);
+  auto held = write_builds(*master, 3);
+  CHECK(held.back()->number() == 3);
+  CHECK(parse(ok(db, {"--json", "import", file}).out)["builds"].GetInt() == 2);
+  // Without the handover the master would number this build 4 and its commit fail.
+  auto next = write_builds(*master, 1);
+  CHECK(next.back()->number() == 6);
+  master.reset();
+  ok(db, {"check"});
+  CHECK(count(db, "SELECT count(*) FROM build") == 6);
 }

@@ -139,6 +139,19 @@ std::optional<ClaimedBuild> claim_build(Connection& connection, const BuildClaim
   });
 }
 
+std::optional<std::string> share_numbering(Connection& connection, std::int64_t builder_id,
+                                           const HolderIsGone& gone, std::int64_t now) {
+  return guard_sql("share the numbering of a builder", [&]() -> std::optional<std::string> {
+    const auto row = read_row(connection, builder_id);
+    if (row && !row->holder.empty() && !gone(row->holder)) {
+      ask_for(connection, builder_id);
+      return row->holder;
+    }
+    write_row(connection, builder_id, "", now);
+    return std::nullopt;
+  });
+}
+
 std::optional<std::string> numbering_holder(Connection& connection, std::int64_t builder_id) {
   return guard_sql("read who numbers a builder", [&]() -> std::optional<std::string> {
     const auto row = read_row(connection, builder_id);

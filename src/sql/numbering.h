@@ -78,6 +78,15 @@ std::optional<ClaimedBuild> claim_build(Connection& connection, const BuildClaim
                                         const HolderIsGone& gone, std::int64_t now,
                                         std::string& waiting_for);
 
+// For a writer that inserts builds with numbers of their own (an import), inside its
+// transaction, before it inserts any: makes the builder shared as of `now`, so that
+// no process takes it to number in memory until it has been quiet again, and any
+// process that numbers it meanwhile numbers after what was imported. Returns the
+// holder when another live process numbers it in memory: it has been asked to hand
+// it over; the writer must commit (the request), wait, and try again.
+std::optional<std::string> share_numbering(Connection& connection, std::int64_t builder_id,
+                                           const HolderIsGone& gone, std::int64_t now);
+
 // The builder's holder now ('' shared), or nullopt when nobody holds it.
 std::optional<std::string> numbering_holder(Connection& connection, std::int64_t builder_id);
 

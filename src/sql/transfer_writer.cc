@@ -1,5 +1,7 @@
 #include "sql/transfer_writer.h"
 
+#include <cassert>
+
 #include "util/json_text.h"
 
 namespace buildhist::internal {
@@ -61,6 +63,18 @@ std::int64_t TransferWriter::builder_id(std::string_view name) {
     insert.bind(1, std::string(name));
     return returned_id(insert);
   });
+}
+
+std::optional<std::string> TransferWriter::share_numbering(std::int64_t builder_id,
+                                                           const HolderIsGone& gone,
+                                                           std::int64_t now) {
+  assert(in_transaction_);
+  return internal::share_numbering(connection_, builder_id, gone, now);
+}
+
+std::optional<std::string> TransferWriter::numbering_holder(std::int64_t builder_id) {
+  assert(!in_transaction_);
+  return internal::numbering_holder(connection_, builder_id);
 }
 
 std::optional<int> TransferWriter::newest_number(std::int64_t builder_id) {

@@ -16,6 +16,7 @@
 
 #include "buildhist/records.h"
 #include "sql/connection.h"
+#include "sql/numbering.h"
 
 namespace buildhist::internal {
 
@@ -34,6 +35,13 @@ class TransferWriter {
   std::optional<std::int64_t> find_builder(std::string_view name);
   // The builder's id, creating the builder if it is new.
   std::int64_t builder_id(std::string_view name);
+
+  // Inside a transaction, before the builder's first build is inserted in it: see
+  // share_numbering() in sql/numbering.h. The holder that must hand over first, if any.
+  std::optional<std::string> share_numbering(std::int64_t builder_id, const HolderIsGone& gone,
+                                             std::int64_t now);
+  // Who numbers the builder now ('' shared, nullopt nobody). Outside a transaction.
+  std::optional<std::string> numbering_holder(std::int64_t builder_id);
 
   std::optional<int> newest_number(std::int64_t builder_id);
   // Numbers of the builder's builds that are running or have a log not complete,

@@ -4,13 +4,13 @@
 #include <chrono>
 #include <ctime>
 #include <filesystem>
-#include <thread>
 
 #include "buildhist/error.h"
 #include "cache/shard.h"
 #include "sql/migrations.h"
 #include "sql/numbering.h"
 #include "sql/status_reader.h"
+#include "store/handover.h"
 #include "store/process_token.h"
 #include "store/write_queue.h"
 #include "util/file_access.h"
@@ -190,29 +190,12 @@ ClaimedBuild StoreImpl::claim_build(const BuildClaim& claim) {
 
 void StoreImpl::wait_for_handover(std::string_view builder, std::int64_t builder_id,
                                   const std::string& holder) {
-  // The holder's writer looks for requests at each commit and at least every
-  // 100 ms, then hands over after the builds it numbered: poll the table for that,
-  // backing off, for as long as a busy store is waited for.
-  const auto limit = std::max<std::chrono::milliseconds>(options_.busy_timeout,
-                                                         std::chrono::seconds(1));
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  auto pause = std::chrono::milliseconds(1);
-  for (;;) {
-    std::optional<std::string> now_held_by;
-    {
-      auto connection = reader();
-      now_held_by = numbering_holder(*connection, builder_id);
-    }
-    if (!now_held_by || *now_held_by != holder || process_is_gone(holder)) return;
-    if (std::chrono::steady_clock::now() >= deadline) {
-      throw Error(ErrorCode::kBusy, "start a build of " + std::string(builder) + " in " + path_ +
-                                        ": its builds are numbered by " +
-                                        describe_token(holder) + ", which has not handed it "
-                                        "over in " + std::to_string(limit.count()) + " ms");
-    }
-    std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::milliseconds(50));
-  }
+  const auto read_holder = [&] {
+    auto connection = reader();
+    return numbering_holder(*connection, builder_id);
+  };
+  internal::wait_for_handover(read_holder, holder, options_.busy_timeout,
+                              "start a build of " + std::string(builder) + " in " + path_);
 }
 
 void StoreImpl::hand_over(const std::vector<std::int64_t>& builder_ids) {

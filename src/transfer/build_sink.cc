@@ -2,12 +2,15 @@
 
 #include <algorithm>
 #include <cassert>
+#include <ctime>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include "buildhist/error.h"
 #include "buildhist/reference.h"
+#include "store/handover.h"
+#include "store/process_token.h"
 #include "util/exact_numbers.h"
 #include "util/quoted.h"
 
@@ -61,20 +64,45 @@ std::string canonical_json(std::string_view json) {
 }
 
 BuildSink::BuildSink(const std::string& path, std::chrono::milliseconds busy_timeout)
-    : reader_store_(open_reader(path, busy_timeout)),
+    : path_(path),
+      busy_timeout_(busy_timeout),
+      reader_store_(open_reader(path, busy_timeout)),
       history_(*reader_store_),
       writer_(path, busy_timeout) {}
 
 BuildSink::~BuildSink() { abandon(); }
 
+std::int64_t BuildSink::begin_numbered(const BuildRecord& record) {
+  // A build comes with its number. A master that numbers this builder in memory
+  // would give that number again: it is asked to hand the numbering over (then
+  // numbers through the database, after what is written here), and waited for.
+  for (;;) {
+    writer_.begin();
+    begun_ = true;
+    std::int64_t builder_id = 0;
+    std::optional<std::string> holder;
+    try {
+      builder_id = writer_.builder_id(record.builder);
+      holder = writer_.share_numbering(builder_id, internal::process_is_gone,
+                                       static_cast<std::int64_t>(std::time(nullptr)));
+      if (!holder) return builder_id;
+      writer_.commit();  // the request, so the holder sees it
+      begun_ = false;
+    } catch (...) {
+      abandon();
+      throw;
+    }
+    internal::wait_for_handover([&] { return writer_.numbering_holder(builder_id); }, *holder,
+                                busy_timeout_, "import " + build_name(record) + " into " + path_);
+  }
+}
+
 BuildSink::Action BuildSink::begin(const BuildDetail& incoming_unsorted) {
   assert(!begun_);
   const BuildDetail incoming = sorted(incoming_unsorted);
   const BuildRecord& record = incoming.build;
-  writer_.begin();
-  begun_ = true;
+  const std::int64_t builder_id = begin_numbered(record);
   try {
-    const std::int64_t builder_id = writer_.builder_id(record.builder);
     if (const auto existing = writer_.build_id(builder_id, record.number)) {
       // The write lock is ours: what History reads now is what we would replace.
       const BuildDetail stored = sorted(history_.show(record.builder, record.number));

@@ -8,6 +8,11 @@
 // anything else is refused. Between begin() and commit() the caller streams the
 // build's log text; a crash or an error before commit() leaves nothing of it.
 //
+// Incoming builds keep their numbers, so a master numbering the same builder in
+// memory meanwhile would give one of them again and fail its commit: begin() first
+// makes the builder's numbering shared (asking that master to hand it over, and
+// waiting), so that every process numbers it through the database from then on.
+//
 // Opening: the store is created or migrated by Store::open and closed again; the
 // sink then holds a read-only Store (to compare builds through History) and one
 // writer connection of its own, so that a process never has two writers. A
@@ -92,6 +97,13 @@ class BuildSink {
     bool purged = false;  // its lines are counted, not imported
   };
 
+  // Opens the build's transaction with its builder's numbering shared (see
+  // sql/numbering.h): returns the builder's id. Throws Error(kBusy) when the process
+  // that numbers the builder does not hand it over in time.
+  std::int64_t begin_numbered(const BuildRecord& record);
+
+  std::string path_;
+  std::chrono::milliseconds busy_timeout_;
   std::unique_ptr<Store> reader_store_;
   History history_;
   internal::TransferWriter writer_;
