@@ -396,3 +396,83 @@ TEST_CASE("a 10 MB line is found and printed whole") {
     buildhist::testing::buildhist({"--db", db, "compact"});
   }
 }
+
+TEST_CASE("a literal is not found where it would begin with a stdio line's stream character") {
+  Fixture f;
+  // "e" + "error: ..." is stored as "eerror: ...": the text has no "eerror".
+  for (const std::vector<std::string>& options :
+       {std::vector<std::string>{"-c"}, {"-l"}, {}}) {
+    std::vector<std::string> args = options;
+    args.insert(args.end(), {"-F", "eerror"});
+    const ProcessResult result = run(f.db, args);
+    CHECK(result.status == 1);
+    CHECK(result.out.empty());
+  }
+  // The same lines are found by what they do hold.
+  CHECK(run(f.db, {"-c", "-F", "error: undefined"}).status == 0);
+}
+
+TEST_CASE("a search across many more chunks than are in flight at once keeps its order") {
+  // 150 builds of one builder, each a stdio log of 400 lines in 40 appends: about
+  // 4 MB of text in 6,000 chunks, many times what the search decodes at once.
+  TempDir dir;
+  const std::string db = dir.file("many.db");
+  constexpr int kBuilds = 150;
+  std::vector<std::string> texts(kBuilds + 1);  // by build number
+  {
+    auto store = Store::open(db);
+    for (int n = 1; n <= kBuilds; ++n) {
+      BuildStart start;
+      start.worker = "w";
+      start.started_at = kT0 + n * 60;
+      auto build = store->start_build("big", start);
+      auto step = build->add_step("compile", start.started_at);
+      auto stdio = step->add_log("stdio", LogType::kStdio);
+      std::string piece;
+      for (int i = 0; i < 400; ++i) {
+        const std::string line = line_text(n, i) + " #" + std::to_string(n * 1000 + i);
+        piece += "o" + line + "\n";
+        texts[n] += line + "\n";
+        if (i % 10 == 9) {
+          stdio->append(piece);
+          piece.clear();
+        }
+      }
+      stdio->finish();
+      step->finish(Results::kSuccess, start.started_at + 10);
+      build->finish(Results::kSuccess, start.started_at + 20);
+    }
+    store->flush();
+  }
+  // What every build's log must give, newest build first.
+  const auto expected = [&](const std::string& needle, bool counts, int max_count) {
+    std::string out;
+    int found = 0;
+    for (int n = kBuilds; n >= 1 && (max_count == 0 || found < max_count); --n) {
+      int in_log = 0, number = 0;
+      for (std::size_t at = 0; at < texts[n].size(); ++number) {
+        const std::size_t end = texts[n].find('\n', at);
+        const std::string line = texts[n].substr(at, end - at);
+        at = end + 1;
+        if (line.find(needle) == std::string::npos) continue;
+        ++in_log;
+        if (!counts) out += "big/" + std::to_string(n) + "/compile/stdio:" +
+                            std::to_string(number) + ": " + line + "\n";
+        if (max_count != 0 && ++found == max_count) break;
+      }
+      if (counts && in_log > 0) {
+        out += "big/" + std::to_string(n) + "/compile/stdio:" + std::to_string(in_log) + "\n";
+      }
+    }
+    return out;
+  };
+  const auto check_all = [&] {
+    CHECK(run(db, {"-c", "-F", "unused variable"}).out == expected("unused variable", true, 0));
+    CHECK(run(db, {"-c", "-E", "unused var(i)able"}).out == expected("unused variable", true, 0));
+    CHECK(run(db, {"-F", "#42"}).out == expected("#42", false, 0));
+    CHECK(run(db, {"-m", "700", "-F", "error"}).out == expected("error", false, 700));
+  };
+  check_all();
+  REQUIRE(buildhist::testing::buildhist({"--db", db, "compact"}).status == 0);
+  check_all();
+}

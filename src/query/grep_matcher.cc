@@ -80,14 +80,19 @@ std::unique_ptr<RE2> compile(const std::string& pattern, const GrepQuery& query,
   return re;
 }
 
+// Whether a regex matches exactly its own text: no byte of it is special to RE2.
+bool is_plain_text(std::string_view pattern) {
+  return pattern.find_first_of("\\^$.|?*+()[]{}") == std::string_view::npos;
+}
+
 }  // namespace
 
 GrepMatcher::GrepMatcher(const GrepQuery& query) {
   if (query.pattern.find('\n') != std::string::npos) {
     throw Error(ErrorCode::kInvalidArgument, "a pattern holds no newline");
   }
-  if (query.syntax == GrepQuery::Syntax::kFixed && !query.ignore_case && !query.word &&
-      !query.pattern.empty()) {
+  const bool fixed = query.syntax == GrepQuery::Syntax::kFixed || is_plain_text(query.pattern);
+  if (fixed && !query.ignore_case && !query.word && !query.pattern.empty()) {
     literal_ = query.pattern;
     return;
   }

@@ -28,6 +28,10 @@ class GrepMatcher {
   bool next_line(std::string_view text, std::size_t from, std::size_t& start,
                  std::size_t& end) const;
 
+  // Whether the pattern is a literal (no newline in it), searched with memmem: a
+  // match is then a substring, whatever bytes are around it.
+  bool is_literal() const noexcept { return !literal_.empty(); }
+
  private:
   bool line_matches(std::string_view line) const;
 

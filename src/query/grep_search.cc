@@ -6,66 +6,29 @@
 
 namespace buildhist::internal {
 
-namespace {
 
-// The end of the line starting at `start`: its newline, or the text's end.
-std::size_t line_end(std::string_view text, std::size_t start) {
-  const void* newline = std::memchr(text.data() + start, '\n', text.size() - start);
-  return newline == nullptr
-             ? text.size()
-             : static_cast<std::size_t>(static_cast<const char*>(newline) - text.data());
-}
-
-// The start of the line before the one starting at `start` (> 0).
-std::size_t previous_line_start(std::string_view text, std::size_t start) {
-  assert(start > 0 && text[start - 1] == '\n');
-  const void* newline = start < 2 ? nullptr : memrchr(text.data(), '\n', start - 1);
-  return newline == nullptr
-             ? 0
-             : static_cast<std::size_t>(static_cast<const char*>(newline) - text.data()) + 1;
-}
-
-// `text`'s lines without their first character, into `plain`, and those characters
-// into `streams`.
-void split_streams(std::string_view text, std::string& plain, std::string& streams) {
-  plain.clear();
-  streams.clear();
-  plain.reserve(text.size());
-  for (std::size_t at = 0; at < text.size();) {
-    const std::size_t end = line_end(text, at);
-    if (end > at) {
-      streams.push_back(text[at]);
-      plain.append(text.data() + at + 1, end - at - 1);
-    } else {
-      streams.push_back('\0');
-    }
-    plain.push_back('\n');
-    at = end + 1;
-  }
-}
-
-}  // namespace
-
-GrepSearch::GrepSearch(const GrepQuery& query, const GrepMatcher& matcher, const Sink& sink,
-                       std::int64_t builders)
+GrepSearch::GrepSearch(const GrepQuery& query, const Sink& sink, std::int64_t builders)
     : query_(query),
-      matcher_(matcher),
       sink_(sink),
       builders_(builders),
       context_(query.output == GrepQuery::Output::kLines && (query.before > 0 || query.after > 0)) {}
 
-bool GrepSearch::wants(std::int64_t, const GrepLog& log) {
+bool GrepSearch::wants(const GrepLog& log) const {
   if (done_) return false;
   if (query_.pick == GrepQuery::Pick::kAll) return true;
   const auto picked = picked_.find(log.build.builder);
-  if (picked != picked_.end()) {
-    if (picked->second == log.build.number) return true;
-    // Rows come a build at a time: once every builder has its build and the rows
-    // have moved past this one, nothing more can be wanted.
-    if (static_cast<std::int64_t>(picked_.size()) >= builders_) done_ = true;
+  return picked == picked_.end() || picked->second == log.build.number;
+}
+
+bool GrepSearch::past_every_pick(const GrepLog& log) const {
+  // Logs come a build at a time: once every builder has its build and the logs
+  // have moved past those, nothing more can be wanted.
+  if (query_.pick == GrepQuery::Pick::kAll ||
+      static_cast<std::int64_t>(picked_.size()) < builders_) {
     return false;
   }
-  return true;
+  const auto picked = picked_.find(log.build.builder);
+  return picked != picked_.end() && picked->second != log.build.number;
 }
 
 void GrepSearch::begin_log(std::int64_t log_id, const GrepLog& log) {
@@ -116,20 +79,17 @@ bool GrepSearch::on_match() {
   return true;
 }
 
-bool GrepSearch::chunk(std::int64_t first_line, std::string_view stored) {
-  summary_.bytes_scanned += static_cast<std::int64_t>(stored.size());
-  const bool stdio = log_->type == LogType::kStdio;
-  std::string_view text = stored;
-  if (stdio) {
-    split_streams(stored, plain_, streams_);
-    text = plain_;
-  }
+bool GrepSearch::chunk(const ScannedChunk& scanned) {
+  summary_.bytes_scanned += scanned.stored_bytes;
+  const std::string_view text = scanned.text;
+  const std::int64_t first_line = scanned.first_line;
   const auto stream_of = [&](std::int64_t number) {
-    return stdio ? streams_[static_cast<std::size_t>(number - first_line)] : '\0';
+    return scanned.streams.empty() ? '\0'
+                                   : scanned.streams[static_cast<std::size_t>(number - first_line)];
   };
   const bool lines = query_.output == GrepQuery::Output::kLines;
 
-  std::size_t at = 0;             // a line's start
+  std::size_t at = 0;                // a line's start
   std::int64_t number = first_line;  // that line's number
   // Trailing context from `at` up to (not including) line `until`.
   const auto trailing = [&](std::int64_t until) {
@@ -144,14 +104,14 @@ bool GrepSearch::chunk(std::int64_t first_line, std::string_view stored) {
     }
   };
 
-  std::size_t start = 0, end = 0;
-  while (!done_ && !stopping_ && matcher_.next_line(text, at, start, end)) {
+  for (const LineSpan& found : scanned.matches) {
+    if (done_ || stopping_) break;
     if (!lines) {
       if (!on_match()) return false;
       if (limit_reached()) stopping_ = done_ = true;
-      at = end + 1;
       continue;
     }
+    const std::size_t start = found.start, end = found.end;
     const std::int64_t match = number + std::count(text.data() + at, text.data() + start, '\n');
     trailing(match);
     // Leading context: within this chunk walking back, and from the lines kept.
@@ -175,15 +135,17 @@ bool GrepSearch::chunk(std::int64_t first_line, std::string_view stored) {
     number = match + 1;
     if (limit_reached()) stopping_ = true;
   }
-  if (lines && !done_) {
+  if (lines && !done_ && after_left_ > 0) {
     trailing(first_line + static_cast<std::int64_t>(std::count(text.begin(), text.end(), '\n')) + 1);
-    keep_tail(first_line, text);
   }
+  if (lines && !done_) keep_tail(scanned);
   if (stopping_ && after_left_ == 0) done_ = true;
   return !done_;
 }
 
-void GrepSearch::keep_tail(std::int64_t first_line, std::string_view text) {
+void GrepSearch::keep_tail(const ScannedChunk& scanned) {
+  const std::string_view text = scanned.text;
+  const std::int64_t first_line = scanned.first_line;
   if (query_.before <= 0 || text.empty()) return;
   // The chunk's last `before` lines, oldest first, after what is kept already.
   std::int64_t last = first_line + std::count(text.begin(), text.end(), '\n') - 1;
@@ -199,9 +161,9 @@ void GrepSearch::keep_tail(std::int64_t first_line, std::string_view text) {
   for (std::int64_t n = last; n >= first_line && n > last - query_.before; --n) {
     const std::size_t end = line_end(text, start);
     tail.push_front(Kept{n, std::string(text.substr(start, end - start)),
-                         log_->type == LogType::kStdio
-                             ? streams_[static_cast<std::size_t>(n - first_line)]
-                             : '\0'});
+                         scanned.streams.empty()
+                             ? '\0'
+                             : scanned.streams[static_cast<std::size_t>(n - first_line)]});
     if (start == 0) break;
     start = previous_line_start(text, start);
   }

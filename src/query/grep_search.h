@@ -1,5 +1,6 @@
-// One run of History::grep: the lines of each log in turn, through the matcher,
-// with context, counts, max-count and the per-builder pick.
+// One run of History::grep: the scanned chunks of each log in turn (their matching
+// lines found already, query/grep_chunk.h), with context, counts, max-count and
+// the per-builder pick.
 //
 // Invariants: lines reach the sink in log order, each at most once
 // (printed_through_ only grows within a log); a separator goes only between two
@@ -16,7 +17,7 @@
 #include <unordered_map>
 
 #include "buildhist/grep.h"
-#include "query/grep_matcher.h"
+#include "query/grep_chunk.h"
 
 namespace buildhist::internal {
 
@@ -24,19 +25,22 @@ class GrepSearch {
  public:
   using Sink = std::function<bool(const GrepEvent&)>;
 
-  // Borrows all three for its lifetime. `builders` is how many builders the query
+  // Borrows both for its lifetime. `builders` is how many builders the query
   // covers (for Pick: the search ends once each has its build).
-  GrepSearch(const GrepQuery& query, const GrepMatcher& matcher, const Sink& sink,
-             std::int64_t builders);
+  GrepSearch(const GrepQuery& query, const Sink& sink, std::int64_t builders);
 
-  // Whether the log `log_id` of build `log` is to be scanned; false also when the
-  // search is over (see done()).
-  bool wants(std::int64_t log_id, const GrepLog& log);
-  // Starts the log wants() accepted; then its chunks' text in line order.
+  // Whether `log` is to be searched, as far as what was found so far tells: false
+  // when the search is over, or (Pick) when its builder has another build picked.
+  // Logs come in the query's order, so a log asked about before the ones ahead of
+  // it were searched may be wanted and later not: ask again before begin_log().
+  bool wants(const GrepLog& log) const;
+  // Whether no log from `log` on can be wanted (Pick: every builder has its build,
+  // and `log` is of none of them); the caller stops reading logs.
+  bool past_every_pick(const GrepLog& log) const;
+  // Starts a log wants() accepted; then its chunks in line order.
   void begin_log(std::int64_t log_id, const GrepLog& log);
-  // `text` is whole lines from line `first_line`, stream characters still on.
   // Returns false when the rest of the log is not needed.
-  bool chunk(std::int64_t first_line, std::string_view text);
+  bool chunk(const ScannedChunk& chunk);
   void end_log();
 
   bool done() const noexcept { return done_; }
@@ -52,11 +56,10 @@ class GrepSearch {
   void emit_line(std::int64_t number, std::string_view text, char stream, bool match);
   void emit(const GrepEvent& event);
   bool on_match();  // counts one; false when the log is finished with
-  void keep_tail(std::int64_t first_line, std::string_view text);
+  void keep_tail(const ScannedChunk& chunk);
   bool limit_reached() const noexcept;
 
   const GrepQuery& query_;
-  const GrepMatcher& matcher_;
   const Sink& sink_;
   const std::int64_t builders_;
   const bool context_;
@@ -78,9 +81,6 @@ class GrepSearch {
   // Across logs, for separators.
   bool emitted_any_ = false;
   std::int64_t emitted_log_ = 0;
-
-  std::string plain_;    // a stdio chunk without its stream characters
-  std::string streams_;  // and those, one a line
 };
 
 }  // namespace buildhist::internal

@@ -10,10 +10,15 @@
 namespace buildhist::internal {
 
 const ZSTD_DDict_s* DictionaryCache::find(std::optional<std::int64_t> id) {
+  const auto dictionary = share(id);
+  return dictionary ? dictionary->get() : nullptr;
+}
+
+std::shared_ptr<const DecodingDictionary> DictionaryCache::share(std::optional<std::int64_t> id) {
   if (!id) return nullptr;
   if (const auto it = by_id_.find(*id); it != by_id_.end()) {
     entries_.splice(entries_.begin(), entries_, it->second);
-    return it->second->dictionary->get();
+    return it->second->dictionary;
   }
   auto dictionary = guard_sql("read zstd dictionary " + std::to_string(*id), [&] {
     auto& query = connection_.statement("SELECT bytes FROM zstd_dictionary WHERE id = ?");
@@ -23,7 +28,7 @@ const ZSTD_DDict_s* DictionaryCache::find(std::optional<std::int64_t> id) {
                                            std::to_string(*id) + ", which the store does not have");
     }
     const auto bytes = query.getColumn(0);
-    auto digested = std::make_unique<DecodingDictionary>(
+    auto digested = std::make_shared<const DecodingDictionary>(
         std::string_view(static_cast<const char*>(bytes.getBlob()),
                          static_cast<std::size_t>(bytes.getBytes())));
     query.reset();
@@ -36,7 +41,7 @@ const ZSTD_DDict_s* DictionaryCache::find(std::optional<std::int64_t> id) {
   entries_.push_front(Entry{*id, std::move(dictionary)});
   by_id_.emplace(*id, entries_.begin());
   assert(entries_.size() == by_id_.size() && entries_.size() <= kCapacity);
-  return entries_.front().dictionary->get();
+  return entries_.front().dictionary;
 }
 
 }  // namespace buildhist::internal

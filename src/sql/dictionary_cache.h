@@ -36,13 +36,16 @@ class DictionaryCache {
   // 1). Valid until the next call. Throws Error(kCorrupt) when the store has no
   // dictionary with that id.
   const ZSTD_DDict_s* find(std::optional<std::int64_t> id);
+  // The same, kept alive for as long as the caller holds it: for decoders on other
+  // threads, which may still be using it after the cache has let it go.
+  std::shared_ptr<const DecodingDictionary> share(std::optional<std::int64_t> id);
 
   std::size_t size() const noexcept { return entries_.size(); }
 
  private:
   struct Entry {
     std::int64_t id;
-    std::unique_ptr<DecodingDictionary> dictionary;
+    std::shared_ptr<const DecodingDictionary> dictionary;
   };
 
   Connection& connection_;
