@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "buildhist/error.h"
 #include "sql/connection.h"
 #include "sql/status_reader.h"
 
@@ -350,6 +351,36 @@ void read_step_histogram(Connection& connection, const BuildRange& range, const 
   stream_buckets(query, sink);
 }
 
+
+std::string_view outcomes_of(const SQLite::Column& column) {
+  return std::string_view(column.getText(), static_cast<std::size_t>(column.getBytes()));
+}
+
+// Hands each entry of a build's step_outcomes to `sink` as `run`'s step and results.
+void for_each_outcome(std::string_view outcomes, StepRun& run,
+                      const std::function<void(const StepRun&)>& sink) {
+  std::size_t at = 0;
+  while (at < outcomes.size()) {
+    const char code = outcomes[at++];
+    std::size_t length = 0;
+    bool digits = false;
+    while (at < outcomes.size() && outcomes[at] >= '0' && outcomes[at] <= '9') {
+      length = length * 10 + static_cast<std::size_t>(outcomes[at++] - '0');
+      digits = true;
+    }
+    if ((code != '0' && code != '1' && code != '2' && code != '4') || !digits ||
+        at >= outcomes.size() || outcomes[at] != ':' || outcomes.size() - at - 1 < length) {
+      throw Error(ErrorCode::kCorrupt,
+                  "build #" + std::to_string(run.number) + " has malformed step_outcomes");
+    }
+    ++at;
+    run.step = outcomes.substr(at, length);
+    run.results = results_from_code(code - '0');
+    at += length;
+    sink(run);
+  }
+}
+
 }  // namespace
 
 void read_build_buckets(Connection& connection, const BuildRange& range, const BucketRule& rule,
@@ -423,20 +454,17 @@ void read_step_buckets(Connection& connection, const BuildRange& range, const Bu
 void read_step_runs(Connection& connection, const BuildRange& range,
                     const std::function<void(const StepRun&)>& sink) {
   guard_sql("read the step runs of builder " + std::to_string(range.builder_id), [&] {
-    // The (builder_id, number) index gives the builds in order; each build's steps
-    // come from the (build_id, number) index.
+    // A row per build, on the (builder_id, number) index: its runs that passed or
+    // failed are in step_outcomes (migration 0004), not a row each.
     auto& query = connection.statement(
-        "SELECT b.number, s.name, s.results FROM build b JOIN step s ON s.build_id = b.id "
-        "WHERE b.builder_id = ?1 AND b.started_at >= ?2 AND b.started_at < ?3 "
-        "AND s.results IN (0, 1, 2, 4) ORDER BY b.number");
+        "SELECT number, step_outcomes FROM build "
+        "WHERE builder_id = ?1 AND started_at >= ?2 AND started_at < ?3 ORDER BY number");
     bind_range(query, range);
     StepRun run;
     while (query.executeStep()) {
       run.number = query.getColumn(0).getInt();
-      const auto name = query.getColumn(1);
-      run.step = std::string_view(name.getText(), static_cast<std::size_t>(name.getBytes()));
-      run.results = results_from_code(query.getColumn(2).getInt());
-      sink(run);
+      const auto outcomes = query.getColumn(1);
+      for_each_outcome(outcomes_of(outcomes), run, sink);
     }
   });
 }
@@ -446,28 +474,37 @@ void read_keyed_runs(Connection& connection, const BuildRange& range, std::strin
   guard_sql("read the step runs by " + std::string(key) + " of builder " +
                 std::to_string(range.builder_id),
             [&] {
-    // Only the values repeated within the builder's builds can hold both a failed and
-    // a passed run of a step: the steps of the other builds are never read.
+    // A row per build with the key, sorted by value then number; the runs of a value
+    // only one build has are never handed over. What is held is one value's builds.
     auto& query = connection.statement(
-        "WITH keyed AS (SELECT b.id AS build_id, b.number AS number, p.value AS value "
-        "FROM build b JOIN build_property p ON p.build_id = b.id AND p.name = ?4 "
-        "WHERE b.builder_id = ?1 AND b.started_at >= ?2 AND b.started_at < ?3), "
-        "repeated AS (SELECT value FROM keyed GROUP BY value HAVING count(*) > 1) "
-        "SELECT k.number, s.name, s.results, k.value FROM keyed k "
-        "JOIN repeated r ON r.value = k.value JOIN step s ON s.build_id = k.build_id "
-        "WHERE s.results IN (0, 1, 2, 4) ORDER BY k.value, k.number, s.name");
+        "SELECT p.value, b.number, b.step_outcomes FROM build b "
+        "JOIN build_property p ON p.build_id = b.id AND p.name = ?4 "
+        "WHERE b.builder_id = ?1 AND b.started_at >= ?2 AND b.started_at < ?3 "
+        "ORDER BY p.value, b.number");
     bind_range(query, range);
     query.bind(4, std::string(key));
-    StepRun run;
+    std::string value;
+    std::vector<std::pair<int, std::string>> builds;  // the value's, by number
+    const auto hand_over = [&] {
+      if (builds.size() < 2) return;
+      StepRun run;
+      run.key_value = value;
+      for (const auto& [number, outcomes] : builds) {
+        run.number = number;
+        for_each_outcome(outcomes, run, sink);
+      }
+    };
     while (query.executeStep()) {
-      run.number = query.getColumn(0).getInt();
-      const auto name = query.getColumn(1);
-      run.step = std::string_view(name.getText(), static_cast<std::size_t>(name.getBytes()));
-      run.results = results_from_code(query.getColumn(2).getInt());
-      const auto value = query.getColumn(3);
-      run.key_value = std::string_view(value.getText(), static_cast<std::size_t>(value.getBytes()));
-      sink(run);
+      const auto column = query.getColumn(0);
+      const std::string_view text(column.getText(), static_cast<std::size_t>(column.getBytes()));
+      if (builds.empty() || text != value) {
+        hand_over();
+        builds.clear();
+        value.assign(text);
+      }
+      builds.emplace_back(query.getColumn(1).getInt(), std::string(outcomes_of(query.getColumn(2))));
     }
+    hand_over();
   });
 }
 
