@@ -469,6 +469,26 @@ void read_step_runs(Connection& connection, const BuildRange& range,
   });
 }
 
+void read_every_step_run(Connection& connection, std::int64_t since, std::int64_t until,
+                         const std::function<void(std::int64_t, const StepRun&)>& sink) {
+  guard_sql("read the step runs of every builder", [&] {
+    // The table in row order: each page once, however many builders share it.
+    auto& query = connection.statement(
+        "SELECT builder_id, number, step_outcomes FROM build "
+        "WHERE started_at >= ?1 AND started_at < ?2 ORDER BY id");
+    query.bind(1, static_cast<std::int64_t>(since));
+    query.bind(2, static_cast<std::int64_t>(until));
+    StepRun run;
+    std::int64_t builder_id = 0;
+    const auto forward = [&](const StepRun& each) { sink(builder_id, each); };
+    while (query.executeStep()) {
+      builder_id = query.getColumn(0).getInt64();
+      run.number = query.getColumn(1).getInt();
+      for_each_outcome(outcomes_of(query.getColumn(2)), run, forward);
+    }
+  });
+}
+
 void read_keyed_runs(Connection& connection, const BuildRange& range, std::string_view key,
                      const std::function<void(const StepRun&)>& sink) {
   guard_sql("read the step runs by " + std::string(key) + " of builder " +
