@@ -235,7 +235,8 @@ std::vector<std::string> v2_rows(const std::string& path) {
   std::vector<std::string> rows;
   for (const char* sql :
        {"SELECT id, name, build_count FROM builder ORDER BY id",
-        "SELECT * FROM build ORDER BY id", "SELECT * FROM build_property ORDER BY build_id, name",
+        "SELECT id, builder_id, number, worker, started_at, complete_at, state_string, results "
+        "FROM build ORDER BY id", "SELECT * FROM build_property ORDER BY build_id, name",
         "SELECT * FROM step ORDER BY id",
         "SELECT id, step_id, slug, name, type, num_lines, complete FROM log ORDER BY id",
         "SELECT id, log_id, first_line, last_line, codec, raw_bytes, hex(content) FROM log_chunk "
@@ -264,11 +265,14 @@ TEST_CASE("a version-2 store is upgraded to 3 at a writer's open, every row kept
   REQUIRE(before.size() == 2 + 3 + 3 + 3 + 4 + (5 + 2 + 1) + 1);
 
   auto store = Store::open(path);
-  CHECK(meta(path, "version") == "3");
+  CHECK(meta(path, "version") == std::to_string(buildhist::schema_version()));
   CHECK(meta(path, "compatible_version") == "3");
   CHECK(v2_rows(path) == before);
   {
     SQLite::Database db(path, SQLite::OPEN_READONLY);
+    // Migration 4 fills step_outcomes from the steps that passed or failed.
+    CHECK(db.execAndGet("SELECT group_concat(step_outcomes, '|') FROM build ORDER BY id")
+              .getString() == "07:compile|24:test|");
     CHECK(db.execAndGet("SELECT count(*) FROM log WHERE purged_at IS NOT NULL").getInt() == 0);
     CHECK(db.execAndGet("SELECT count(*) FROM log_chunk WHERE dictionary_id IS NOT NULL")
               .getInt() == 0);
