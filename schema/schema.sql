@@ -1,4 +1,4 @@
--- The current schema of a buildhist store (version 3), as every migration in
+-- The current schema of a buildhist store (version 4), as every migration in
 -- migrations/ leaves it (made by `sqlite3 STORE .schema` on a new store: a column
 -- that a migration added sits where ALTER TABLE puts it; SQLite's own
 -- sqlite_sequence, which AUTOINCREMENT makes, is left out, since SQL cannot
@@ -23,7 +23,7 @@ CREATE TABLE build (
   started_at INTEGER NOT NULL,
   complete_at INTEGER,
   state_string TEXT NOT NULL,
-  results INTEGER CHECK (results BETWEEN 0 AND 6),
+  results INTEGER CHECK (results BETWEEN 0 AND 6), step_outcomes TEXT NOT NULL DEFAULT '',
   UNIQUE (builder_id, number)
 );
 
@@ -77,6 +77,27 @@ END;
 
 CREATE TRIGGER build_uncounted AFTER DELETE ON build BEGIN
   UPDATE builder SET build_count = build_count - 1 WHERE id = OLD.builder_id;
+END;
+
+CREATE TRIGGER step_outcome_added AFTER INSERT ON step WHEN NEW.results IN (0, 1, 2, 4) BEGIN
+  UPDATE build SET step_outcomes = step_outcomes || NEW.results ||
+    length(CAST(NEW.name AS BLOB)) || ':' || NEW.name WHERE id = NEW.build_id;
+END;
+
+CREATE TRIGGER step_outcome_changed AFTER UPDATE OF build_id, name, results ON step
+  WHEN OLD.results IS NOT NEW.results OR OLD.name IS NOT NEW.name
+    OR OLD.build_id IS NOT NEW.build_id BEGIN
+  UPDATE build SET step_outcomes = ifnull((
+    SELECT group_concat(s.results || length(CAST(s.name AS BLOB)) || ':' || s.name, '')
+    FROM step s WHERE s.build_id = build.id AND s.results IN (0, 1, 2, 4)), '')
+  WHERE id IN (OLD.build_id, NEW.build_id);
+END;
+
+CREATE TRIGGER step_outcome_removed AFTER DELETE ON step WHEN OLD.results IN (0, 1, 2, 4) BEGIN
+  UPDATE build SET step_outcomes = ifnull((
+    SELECT group_concat(s.results || length(CAST(s.name AS BLOB)) || ':' || s.name, '')
+    FROM step s WHERE s.build_id = build.id AND s.results IN (0, 1, 2, 4)), '')
+  WHERE id = OLD.build_id;
 END;
 
 CREATE TABLE numbering (

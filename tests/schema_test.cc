@@ -235,7 +235,8 @@ std::vector<std::string> v2_rows(const std::string& path) {
   std::vector<std::string> rows;
   for (const char* sql :
        {"SELECT id, name, build_count FROM builder ORDER BY id",
-        "SELECT * FROM build ORDER BY id", "SELECT * FROM build_property ORDER BY build_id, name",
+        "SELECT id, builder_id, number, worker, started_at, complete_at, state_string, results "
+        "FROM build ORDER BY id", "SELECT * FROM build_property ORDER BY build_id, name",
         "SELECT * FROM step ORDER BY id",
         "SELECT id, step_id, slug, name, type, num_lines, complete FROM log ORDER BY id",
         "SELECT id, log_id, first_line, last_line, codec, raw_bytes, hex(content) FROM log_chunk "
@@ -264,11 +265,14 @@ TEST_CASE("a version-2 store is upgraded to 3 at a writer's open, every row kept
   REQUIRE(before.size() == 2 + 3 + 3 + 3 + 4 + (5 + 2 + 1) + 1);
 
   auto store = Store::open(path);
-  CHECK(meta(path, "version") == "3");
+  CHECK(meta(path, "version") == std::to_string(buildhist::schema_version()));
   CHECK(meta(path, "compatible_version") == "3");
   CHECK(v2_rows(path) == before);
   {
     SQLite::Database db(path, SQLite::OPEN_READONLY);
+    // Migration 4 fills step_outcomes from the steps that passed or failed.
+    CHECK(db.execAndGet("SELECT group_concat(step_outcomes, '|') FROM build ORDER BY id")
+              .getString() == "07:compile|24:test|");
     CHECK(db.execAndGet("SELECT count(*) FROM log WHERE purged_at IS NOT NULL").getInt() == 0);
     CHECK(db.execAndGet("SELECT count(*) FROM log_chunk WHERE dictionary_id IS NOT NULL")
               .getInt() == 0);
@@ -334,4 +338,34 @@ TEST_CASE("an upgrade that fails part-way leaves the version-2 store as it was")
   SQLite::Database db(path, SQLite::OPEN_READONLY);
   CHECK(db.execAndGet("SELECT count(*) FROM pragma_table_info('log') WHERE name = 'purged_at'")
             .getInt() == 0);
+}
+
+TEST_CASE("step_outcomes follows its build's steps through inserts, updates and deletes") {
+  TempDir dir;
+  const std::string path = dir.file("store.db");
+  create_store(path);
+  SQLite::Database db(path, SQLite::OPEN_READWRITE);
+  db.exec(
+      "INSERT INTO builder (id, name) VALUES (1, 'b');"
+      "INSERT INTO build (id, builder_id, number, worker, started_at, state_string) VALUES "
+      "(1, 1, 1, 'w', 0, ''), (2, 1, 2, 'w', 0, '');"
+      "INSERT INTO step (build_id, number, name, started_at, state_string, results, urls, hidden) "
+      "VALUES (1, 0, 'compile', 0, '', 0, '[]', 0), (1, 1, 't\xc3\xa9st', 0, '', NULL, '[]', 0),"
+      "(1, 2, 'skipped', 0, '', 3, '[]', 0);");
+  const auto outcomes = [&](int build) {
+    return db.execAndGet("SELECT step_outcomes FROM build WHERE id = " + std::to_string(build))
+        .getString();
+  };
+  CHECK(outcomes(1) == "07:compile");  // running and skipped steps are left out
+  db.exec("UPDATE step SET results = 2 WHERE number = 1");
+  const std::string both = outcomes(1);
+  CHECK((both == "07:compile25:t\xc3\xa9st" || both == "25:t\xc3\xa9st" "07:compile"));
+  db.exec("UPDATE step SET state_string = 'x', results = 2 WHERE number = 1");  // no change
+  CHECK(outcomes(1) == both);
+  db.exec("UPDATE step SET build_id = 2 WHERE name = 'compile'");
+  CHECK(outcomes(1) == "25:t\xc3\xa9st");
+  CHECK(outcomes(2) == "07:compile");
+  db.exec("DELETE FROM step WHERE build_id = 1");
+  CHECK(outcomes(1).empty());
+  CHECK(outcomes(2) == "07:compile");
 }

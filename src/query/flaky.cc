@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <deque>
 #include <map>
+#include <memory>
 
 #include "buildhist/error.h"
 #include "buildhist/history.h"
@@ -20,12 +21,18 @@ bool failed(Results results) {
   return results == Results::kFailure || results == Results::kException;
 }
 
-FlakyEvidence evidence_of(const std::string& builder, const internal::StepRun& run,
-                          FlakyEvidence::Kind kind) {
-  Reference reference{builder, run.number, StepSelector{std::nullopt, std::string(run.step)}, {}};
+// A run kept as evidence, made a FlakyEvidence (a formatted reference) only if it
+// is reported: most runs read are not.
+struct KeptRun {
+  int number = 0;
+  Results results = Results::kSuccess;
+};
+
+FlakyEvidence evidence_of(const std::string& builder, const std::string& step, KeptRun run,
+                          FlakyEvidence::Kind kind, const std::string& key_value) {
+  Reference reference{builder, run.number, StepSelector{std::nullopt, step}, {}};
   return FlakyEvidence{format_reference(reference), run.results,
-                       kind == FlakyEvidence::Kind::kSameKey ? std::string(run.key_value) : "",
-                       kind};
+                       kind == FlakyEvidence::Kind::kSameKey ? key_value : "", kind};
 }
 
 // One step's figures while its builder's runs are read.
@@ -34,7 +41,7 @@ struct StepState {
   std::int64_t failures = 0;
   std::int64_t flips = 0;
   std::optional<bool> last_failed;
-  std::deque<FlakyEvidence> latest_flips;  // at most the query's evidence
+  std::deque<KeptRun> latest_flips;  // at most the query's evidence
   std::int64_t same_key_values = 0;
   std::vector<FlakyEvidence> same_key;     // at most the query's evidence
 };
@@ -43,7 +50,7 @@ struct StepState {
 struct ValueRuns {
   bool passed = false;
   bool failed = false;
-  std::vector<FlakyEvidence> runs;  // at most the query's evidence
+  std::vector<KeptRun> runs;  // at most the query's evidence
 };
 
 class BuilderFlakes {
@@ -52,13 +59,15 @@ class BuilderFlakes {
       : builder_(builder), query_(query) {}
 
   void add_run(const internal::StepRun& run) {
-    StepState& state = steps_[std::string(run.step)];
+    auto found = steps_.find(run.step);
+    if (found == steps_.end()) found = steps_.emplace(std::string(run.step), StepState{}).first;
+    StepState& state = found->second;
     const bool now_failed = failed(run.results);
     ++state.runs;
     if (now_failed) ++state.failures;
     if (state.last_failed && *state.last_failed != now_failed) {
       ++state.flips;
-      state.latest_flips.push_back(evidence_of(builder_, run, FlakyEvidence::Kind::kFlip));
+      state.latest_flips.push_back(KeptRun{run.number, run.results});
       if (state.latest_flips.size() > evidence_cap()) state.latest_flips.pop_front();
     }
     state.last_failed = now_failed;
@@ -69,11 +78,13 @@ class BuilderFlakes {
       end_value();
       value_ = std::string(run.key_value);
     }
-    ValueRuns& runs = value_runs_[std::string(run.step)];
-    (failed(run.results) ? runs.failed : runs.passed) = true;
-    if (runs.runs.size() < evidence_cap()) {
-      runs.runs.push_back(evidence_of(builder_, run, FlakyEvidence::Kind::kSameKey));
+    auto found = value_runs_.find(run.step);
+    if (found == value_runs_.end()) {
+      found = value_runs_.emplace(std::string(run.step), ValueRuns{}).first;
     }
+    ValueRuns& runs = found->second;
+    (failed(run.results) ? runs.failed : runs.passed) = true;
+    if (runs.runs.size() < evidence_cap()) runs.runs.push_back(KeptRun{run.number, run.results});
   }
 
   // The builder's flaky steps, appended to `out`.
@@ -93,10 +104,12 @@ class BuilderFlakes {
       for (auto flip = state.latest_flips.rbegin();
            flip != state.latest_flips.rend() && step.evidence.size() < evidence_cap(); ++flip) {
         const auto end = step.evidence.begin() + static_cast<std::ptrdiff_t>(same_key);
+        FlakyEvidence evidence =
+            evidence_of(builder_, name, *flip, FlakyEvidence::Kind::kFlip, std::string());
         const bool listed = std::any_of(step.evidence.begin(), end, [&](const FlakyEvidence& e) {
-          return e.reference == flip->reference;
+          return e.reference == evidence.reference;
         });
-        if (!listed) step.evidence.push_back(std::move(*flip));
+        if (!listed) step.evidence.push_back(std::move(evidence));
       }
       out.push_back(std::move(step));
     }
@@ -110,9 +123,10 @@ class BuilderFlakes {
       if (!runs.passed || !runs.failed) continue;
       StepState& state = steps_[name];
       ++state.same_key_values;
-      for (auto& run : runs.runs) {
+      for (const KeptRun& run : runs.runs) {
         if (state.same_key.size() >= evidence_cap()) break;
-        state.same_key.push_back(std::move(run));
+        state.same_key.push_back(
+            evidence_of(builder_, name, run, FlakyEvidence::Kind::kSameKey, value_));
       }
     }
     value_runs_.clear();
@@ -120,9 +134,9 @@ class BuilderFlakes {
 
   const std::string& builder_;
   const FlakyQuery& query_;
-  std::map<std::string, StepState> steps_;
+  std::map<std::string, StepState, std::less<>> steps_;
   std::string value_;
-  std::map<std::string, ValueRuns> value_runs_;
+  std::map<std::string, ValueRuns, std::less<>> value_runs_;
 };
 
 bool more_flaky(const FlakyStep& a, const FlakyStep& b) {
@@ -143,16 +157,55 @@ void History::flaky(const FlakyQuery& query, const std::function<bool(const Flak
     throw Error(ErrorCode::kInvalidArgument, "a flaky step has at least 1 piece of evidence");
   }
   internal::TrendsScope scope(store_, query.builders, query.since, query.until);
+  const auto& builders = scope.builders();
+  std::vector<std::unique_ptr<BuilderFlakes>> flakes;
+  for (const auto& builder : builders) {
+    flakes.push_back(std::make_unique<BuilderFlakes>(builder.name, query));
+  }
+  // Flips need each builder's runs by build number. With several builders, one walk
+  // of the builds in the order they were written reads each page once (a walk per
+  // builder reads nearly every page, since builders' builds are interleaved); it
+  // gives each builder's builds by number as long as they were written in that
+  // order, which is checked: a builder whose numbers go back is read again by
+  // itself.
+  std::vector<bool> read_again(builders.size(), builders.size() == 1);
+  if (builders.size() > 1) {
+    std::map<std::int64_t, std::vector<std::size_t>> by_id;  // a builder may be named twice
+    for (std::size_t i = 0; i < builders.size(); ++i) by_id[builders[i].id].push_back(i);
+    std::vector<int> last_number(builders.size(), 0);
+    const internal::BuildRange any = scope.range(builders.front());
+    internal::read_every_step_run(
+        scope.connection(), any.since, any.until,
+        [&](std::int64_t builder_id, const internal::StepRun& run) {
+          const auto found = by_id.find(builder_id);
+          if (found == by_id.end()) return;
+          for (const std::size_t i : found->second) {
+            if (read_again[i]) continue;
+            // Equal numbers: the same build's steps.
+            if (run.number < last_number[i]) {
+              read_again[i] = true;
+              continue;
+            }
+            last_number[i] = run.number;
+            flakes[i]->add_run(run);
+          }
+        });
+  }
   // One entry per flaky step, to rank them: bounded by the builders' step names.
   std::vector<FlakyStep> found;
-  for (const auto& builder : scope.builders()) {
-    BuilderFlakes flakes(builder.name, query);
-    const internal::BuildRange range = scope.range(builder);
-    internal::read_step_runs(scope.connection(), range,
-                             [&](const internal::StepRun& run) { flakes.add_run(run); });
+  for (std::size_t i = 0; i < builders.size(); ++i) {
+    const internal::BuildRange range = scope.range(builders[i]);
+    if (read_again[i]) {
+      flakes[i] = std::make_unique<BuilderFlakes>(builders[i].name, query);
+      BuilderFlakes& builder = *flakes[i];
+      internal::read_step_runs(scope.connection(), range,
+                               [&](const internal::StepRun& run) { builder.add_run(run); });
+    }
+    BuilderFlakes& builder = *flakes[i];
     internal::read_keyed_runs(scope.connection(), range, query.key,
-                              [&](const internal::StepRun& run) { flakes.add_keyed_run(run); });
-    flakes.finish(found);
+                              [&](const internal::StepRun& run) { builder.add_keyed_run(run); });
+    builder.finish(found);
+    flakes[i].reset();
   }
   std::sort(found.begin(), found.end(), more_flaky);
   for (const FlakyStep& step : found) {

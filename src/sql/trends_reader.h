@@ -1,7 +1,9 @@
-// The SQL of trends and flaky steps (History::trends, History::flaky): aggregates
-// over one builder's builds, walked on the build_started or (builder_id, number)
-// index, streamed to a sink as SQLite returns the rows. Each function runs one
-// statement, whatever the number of builds.
+// The SQL of trends and flaky steps (History::trends, History::flaky): one
+// builder's builds walked on the build_started or (builder_id, number) index in
+// bucket order and folded into buckets here, or (flaky) each build's passed and
+// failed steps read from build.step_outcomes, a row per build. Each function runs
+// one statement, whatever the number of builds (read_step_buckets a second one
+// when it would hold too many buckets).
 #ifndef BUILDHIST_SQL_TRENDS_READER_H_
 #define BUILDHIST_SQL_TRENDS_READER_H_
 
@@ -61,6 +63,12 @@ struct StepRun {
 // The builder's step runs that passed or failed, by build number.
 void read_step_runs(Connection& connection, const BuildRange& range,
                     const std::function<void(const StepRun&)>& sink);
+
+// Every builder's step runs that passed or failed, with the builder's id, in the
+// order the builds were written (for most stores, each builder's by build number;
+// the caller checks).
+void read_every_step_run(Connection& connection, std::int64_t since, std::int64_t until,
+                         const std::function<void(std::int64_t, const StepRun&)>& sink);
 
 // The step runs of builds whose property `key` has a value that more than one of
 // the builder's builds in the range has: by value, then build number, then step.
