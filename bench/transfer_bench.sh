@@ -18,6 +18,7 @@ bin=$1
 builders=${2:-10}
 builds=${3:-30}
 dir=${4:-$(mktemp -d)}
+mkdir -p "$dir"
 here=$(cd "$(dirname "$0")/.." && pwd)
 bb=$dir/buildbot-$builders-$builds.sqlite
 store=$dir/store.db

@@ -38,10 +38,6 @@ void check_query(const GrepQuery& query) {
   if (query.max_count < 0) throw Error(ErrorCode::kInvalidArgument, "--max-count is 0 or more");
 }
 
-}  // namespace
-
-namespace {
-
 // A log being searched: its id and the fields its events carry.
 struct LogRow {
   std::int64_t log_id = 0;
@@ -58,7 +54,6 @@ class ChunkFeeder {
 
   // A log whose chunks follow; kept until they have all been taken.
   void add_log(const LogRow& row) { logs_.push_back(Pending{++added_, row}); }
-  std::int64_t last_log() const noexcept { return added_; }
 
   // Takes the oldest chunk in the pipeline into the search.
   void take_one() {
@@ -127,8 +122,8 @@ GrepSummary History::grep(const GrepQuery& query,
   internal::GrepPipeline pipeline(matcher, std::max(1u, std::thread::hardware_concurrency()));
   ChunkFeeder feeder(search, pipeline);
   internal::StoredChunk stored;
-  LogRow log;  // the log of the chunks being read
-  bool wanted = false;       // and whether the search wants it
+  LogRow log;           // the log of the chunks being read
+  bool wanted = false;  // and whether the search wants it
   internal::list_grep_builds(
       *reader, query, query.pick == GrepQuery::Pick::kFirst,
       [&](const internal::GrepBuildRow& build) {
