@@ -2,6 +2,7 @@
 // parent handles, page history, and hold and drop references. At the end every
 // invariant holds and nothing is left alive that nobody holds.
 #include <atomic>
+#include <cassert>
 #include <random>
 #include <thread>
 #include <vector>
@@ -40,6 +41,7 @@ void master(Store& store, std::atomic<int>& written) {
       build->finish(Results::kSuccess, n + 1);
     }
     written.store(n, std::memory_order_release);
+    written.notify_all();
   }
 }
 
@@ -47,12 +49,12 @@ void reader(Store& store, const std::atomic<int>& written, unsigned seed, int& f
   std::mt19937 random(seed);
   std::vector<std::shared_ptr<Build>> held_builds;
   std::vector<std::shared_ptr<Log>> held_logs;
+  // Every round looks something up: wait for the first build (on a loaded
+  // machine the rounds could otherwise all pass before it is written).
+  written.wait(0, std::memory_order_acquire);
   for (int round = 0; round < kReaderRounds; ++round) {
     const int newest = written.load(std::memory_order_acquire);
-    if (newest == 0) {
-      std::this_thread::yield();
-      continue;
-    }
+    assert(newest > 0);
     const std::string builder = builder_name(static_cast<int>(random() % kBuilders));
     const int number = 1 + static_cast<int>(random() % static_cast<unsigned>(newest));
     auto build = store.build(builder, number);
