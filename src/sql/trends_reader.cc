@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -42,6 +43,17 @@ std::int64_t nearest_rank(const std::vector<std::pair<std::int64_t, std::int64_t
     if (seen >= rank) return duration;
   }
   return histogram.back().first;
+}
+
+// p50, p90 and max of a histogram in increasing duration order; nullopt when it
+// counts no run.
+std::optional<DurationFigures> duration_figures(
+    const std::vector<std::pair<std::int64_t, std::int64_t>>& histogram) {
+  std::int64_t finished = 0;
+  for (const auto& entry : histogram) finished += entry.second;
+  if (finished == 0) return std::nullopt;
+  return DurationFigures{nearest_rank(histogram, finished, 50),
+                         nearest_rank(histogram, finished, 90), histogram.back().first};
 }
 
 // Folds the histogram rows of each (name, bucket) into one BucketRow.
@@ -90,13 +102,7 @@ class BucketFolder {
   bool flush() {
     if (!open_) return true;
     open_ = false;
-    std::int64_t finished = 0;
-    for (const auto& entry : histogram_) finished += entry.second;
-    if (finished > 0) {
-      row_.figures.duration = DurationFigures{nearest_rank(histogram_, finished, 50),
-                                              nearest_rank(histogram_, finished, 90),
-                                              histogram_.back().first};
-    }
+    if (auto figures = duration_figures(histogram_)) row_.figures.duration = figures;
     return sink_(row_);
   }
 
@@ -247,14 +253,7 @@ class OpenBucket {
   // The bucket's figures; the bucket is closed.
   const BucketRow& close() {
     open_ = false;
-    auto& histogram = durations_.sorted();
-    std::int64_t finished = 0;
-    for (const auto& entry : histogram) finished += entry.second;
-    if (finished > 0) {
-      row_.figures.duration = DurationFigures{nearest_rank(histogram, finished, 50),
-                                              nearest_rank(histogram, finished, 90),
-                                              histogram.back().first};
-    }
+    if (auto figures = duration_figures(durations_.sorted())) row_.figures.duration = figures;
     return row_;
   }
 
