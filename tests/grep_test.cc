@@ -356,6 +356,10 @@ TEST_CASE("grep -w refuses the patterns grep without -w refuses") {
     CHECK(word.status == 2);
     CHECK(word.err.find("bad pattern") != std::string::npos);
   }
+  // And accepts what it accepts: a \Q quote left open runs to the pattern's end,
+  // not over -w's closing part. "foo_bar'" is in the fixture's lines as a word.
+  CHECK(run(f.db, {"\\Qfoo_bar'"}).status == 0);
+  CHECK(run(f.db, {"-w", "\\Qfoo_bar'"}).status == 0);
 }
 
 // Found by fuzz_grep_pattern: RE2's error quotes the pattern, and so did ours, as

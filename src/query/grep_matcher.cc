@@ -20,11 +20,31 @@ namespace buildhist::internal {
 
 namespace {
 
+// Whether `pattern` ends inside a \Q quote that no \E closes: RE2 then takes the
+// rest of the text as literal, so whatever is appended to it would be too.
+bool ends_quoted(std::string_view pattern) {
+  for (std::size_t i = 0; i + 1 < pattern.size(); ++i) {
+    if (pattern[i] != '\\') continue;
+    if (pattern[i + 1] == 'Q') {
+      const std::size_t close = pattern.find("\\E", i + 2);
+      if (close == std::string_view::npos) return true;
+      i = close + 1;
+    } else {
+      ++i;  // the escaped character is not special
+    }
+  }
+  return false;
+}
+
 std::string regex_text(const GrepQuery& query) {
   std::string pattern =
       query.syntax == GrepQuery::Syntax::kFixed ? RE2::QuoteMeta(query.pattern) : query.pattern;
-  // GNU grep's -w: no word character right before or after the match.
-  if (query.word) pattern = "(?:^|[^0-9A-Za-z_])(?:" + pattern + ")(?:$|[^0-9A-Za-z_])";
+  // GNU grep's -w: no word character right before or after the match. An open
+  // \Q quote is closed first, or it would swallow the closing part.
+  if (query.word) {
+    if (ends_quoted(pattern)) pattern += "\\E";
+    pattern = "(?:^|[^0-9A-Za-z_])(?:" + pattern + ")(?:$|[^0-9A-Za-z_])";
+  }
   return pattern;
 }
 
